@@ -1,0 +1,191 @@
+// Package api holds the JSON shapes of the coordinator's HTTP API, shared
+// by the server, the Go client and the worker.
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+// ErrorResponse is the body of every 4xx and 5xx response.
+type ErrorResponse struct {
+	Error ErrorBody `json:"error"`
+}
+
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type CreateProjectRequest struct {
+	Name string `json:"name"`
+}
+
+type Project struct {
+	ID           int64     `json:"id"`
+	Name         string    `json:"name"`
+	CreatedAt    time.Time `json:"created_at"`
+	BudgetMicros int64     `json:"budget_micros"`
+	Currency     string    `json:"currency"`
+	// APIKey is returned once, when the project is created.
+	APIKey string `json:"api_key,omitempty"`
+}
+
+type FundRequest struct {
+	AmountMicros   int64  `json:"amount_micros"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+type FundResponse struct {
+	ProjectID    int64  `json:"project_id"`
+	BudgetMicros int64  `json:"budget_micros"`
+	Currency     string `json:"currency"`
+}
+
+type AppVersion struct {
+	App       string    `json:"app"`
+	Version   int       `json:"version"`
+	SHA256    string    `json:"sha256"`
+	Size      int64     `json:"size"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Policy is a job's redundancy policy; zero fields take the defaults.
+type Policy struct {
+	MinQuorum        int `json:"min_quorum,omitempty"`
+	TargetReplicas   int `json:"target_replicas,omitempty"`
+	MaxErrorReplicas int `json:"max_error_replicas,omitempty"`
+	MaxTotalReplicas int `json:"max_total_replicas,omitempty"`
+	DeadlineSeconds  int `json:"deadline_seconds,omitempty"`
+}
+
+// SubmitJobRequest gives the units either as a list of JSON inputs or as a
+// parameter sweep expanded into one unit per combination.
+type SubmitJobRequest struct {
+	App          string                          `json:"app"`
+	Version      int                             `json:"version,omitempty"`
+	Units        []json.RawMessage               `json:"units,omitempty"`
+	Sweep        map[string]workunits.SweepParam `json:"sweep,omitempty"`
+	Policy       Policy                          `json:"policy"`
+	RewardMicros int64                           `json:"reward_micros"`
+}
+
+type Job struct {
+	ID           int64      `json:"id"`
+	State        string     `json:"state"`
+	UnitCount    int        `json:"unit_count"`
+	Policy       Policy     `json:"policy"`
+	RewardMicros int64      `json:"reward_micros"`
+	EscrowMicros int64      `json:"escrow_micros"`
+	CreatedAt    time.Time  `json:"created_at"`
+	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+	Progress     *Progress  `json:"progress,omitempty"`
+}
+
+// Progress counts a job's units and tasks by state.
+type Progress struct {
+	Units       map[string]int `json:"units"`
+	Tasks       map[string]int `json:"tasks"`
+	Outcomes    map[string]int `json:"outcomes"`
+	Validations map[string]int `json:"validations"`
+	CPUSeconds  float64        `json:"cpu_seconds"`
+}
+
+// Result is one line of a job's results (NDJSON): the unit's input and,
+// once validated, its canonical output (base64 in JSON).
+type Result struct {
+	Seq    int             `json:"seq"`
+	State  string          `json:"state"`
+	Error  string          `json:"error,omitempty"`
+	Input  json.RawMessage `json:"input"`
+	Output []byte          `json:"output,omitempty"`
+}
+
+type CreateContributorRequest struct {
+	Name string `json:"name"`
+}
+
+type Contributor struct {
+	ID         int64  `json:"id"`
+	Name       string `json:"name"`
+	AccountKey string `json:"account_key,omitempty"`
+}
+
+type RegisterHostRequest struct {
+	Name     string `json:"name"`
+	Platform string `json:"platform"`
+	Cores    int    `json:"cores"`
+}
+
+type Host struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	HostToken string `json:"host_token,omitempty"`
+}
+
+type WorkRequest struct {
+	MaxTasks int `json:"max_tasks"`
+}
+
+type WorkResponse struct {
+	Tasks []Task `json:"tasks"`
+	// RetryAfterSeconds is how long to wait before asking again when no
+	// task was handed out.
+	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
+}
+
+// Task is a leased replica: run the module on the input before the deadline.
+type Task struct {
+	ID           int64           `json:"id"`
+	App          string          `json:"app"`
+	ModuleSHA256 string          `json:"module_sha256"`
+	Input        json.RawMessage `json:"input"`
+	Deadline     time.Time       `json:"deadline"`
+}
+
+type ReportRequest struct {
+	Reports []Report `json:"reports"`
+}
+
+type Report struct {
+	TaskID     int64   `json:"task_id"`
+	Outcome    string  `json:"outcome"`
+	Output     []byte  `json:"output,omitempty"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	Stderr     string  `json:"stderr,omitempty"`
+}
+
+type ReportResponse struct {
+	Accepted int `json:"accepted"`
+}
+
+type Earnings struct {
+	Currency        string         `json:"currency"`
+	AvailableMicros int64          `json:"available_micros"`
+	PendingMicros   int64          `json:"pending_micros"`
+	PaidMicros      int64          `json:"paid_micros"`
+	Hosts           []HostEarnings `json:"hosts"`
+}
+
+type HostEarnings struct {
+	HostID        int64      `json:"host_id"`
+	Name          string     `json:"name"`
+	LastContactAt *time.Time `json:"last_contact_at,omitempty"`
+	TasksValid    int        `json:"tasks_valid"`
+	TasksInvalid  int        `json:"tasks_invalid"`
+	TasksPending  int        `json:"tasks_pending"`
+	PendingMicros int64      `json:"pending_micros"`
+	EarnedMicros  int64      `json:"earned_micros"`
+}
+
+type LedgerAudit struct {
+	Balanced         bool     `json:"balanced"`
+	Transactions     int      `json:"transactions"`
+	Entries          int      `json:"entries"`
+	Sum              int64    `json:"sum"`
+	Unbalanced       int      `json:"unbalanced"`
+	NegativeAccounts []string `json:"negative_accounts,omitempty"`
+	StaleBalances    int      `json:"stale_balances"`
+}

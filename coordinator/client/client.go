@@ -1,0 +1,235 @@
+// Package client is a Go client for the coordinator's HTTP API, used by the
+// worker, the demo and tests.
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/nightshift-platform/nightshift/coordinator/api"
+)
+
+// Client calls one coordinator with one credential.
+type Client struct {
+	baseURL string
+	key     string
+	http    *http.Client
+}
+
+// New returns a client for the coordinator at baseURL using key (an
+// operator, project or account key, or a host token) as its bearer token.
+func New(baseURL, key string, hc *http.Client) *Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &Client{baseURL: strings.TrimSuffix(baseURL, "/"), key: key, http: hc}
+}
+
+// WithKey returns a client for the same coordinator with another credential.
+func (c *Client) WithKey(key string) *Client {
+	return &Client{baseURL: c.baseURL, key: key, http: c.http}
+}
+
+// Error is a non-2xx answer from the coordinator.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("coordinator answered %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// StatusOf returns the HTTP status of an *Error in err's chain, or 0.
+func StatusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
+	resp, err := c.send(ctx, method, path, contentType, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decoding response: %w", method, path, err)
+	}
+	return nil
+}
+
+func (c *Client) send(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		var e api.ErrorResponse
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if json.Unmarshal(raw, &e) != nil || e.Error.Message == "" {
+			e.Error.Message = strings.TrimSpace(string(raw))
+		}
+		return nil, fmt.Errorf("%s %s: %w", method, path, &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message})
+	}
+	return resp, nil
+}
+
+func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%s %s: encoding request: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	return c.do(ctx, method, path, "application/json", body, out)
+}
+
+func (c *Client) Health(ctx context.Context) error {
+	return c.do(ctx, http.MethodGet, "/healthz", "", nil, nil)
+}
+
+// Operator calls.
+
+func (c *Client) CreateProject(ctx context.Context, name string) (api.Project, error) {
+	var p api.Project
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/projects", api.CreateProjectRequest{Name: name}, &p)
+	return p, err
+}
+
+func (c *Client) FundProject(ctx context.Context, projectID int64, req api.FundRequest) (api.FundResponse, error) {
+	var out api.FundResponse
+	err := c.doJSON(ctx, http.MethodPost, fmt.Sprintf("/api/v1/projects/%d/funds", projectID), req, &out)
+	return out, err
+}
+
+func (c *Client) LedgerAudit(ctx context.Context) (api.LedgerAudit, error) {
+	var out api.LedgerAudit
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/ledger/audit", nil, &out)
+	return out, err
+}
+
+// Research calls.
+
+func (c *Client) Project(ctx context.Context) (api.Project, error) {
+	var p api.Project
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/project", nil, &p)
+	return p, err
+}
+
+func (c *Client) UploadAppVersion(ctx context.Context, app string, module []byte) (api.AppVersion, error) {
+	var v api.AppVersion
+	err := c.do(ctx, http.MethodPost, "/api/v1/apps/"+app+"/versions", "application/wasm", bytes.NewReader(module), &v)
+	return v, err
+}
+
+func (c *Client) SubmitJob(ctx context.Context, req api.SubmitJobRequest) (api.Job, error) {
+	var j api.Job
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/jobs", req, &j)
+	return j, err
+}
+
+func (c *Client) Job(ctx context.Context, id int64) (api.Job, error) {
+	var j api.Job
+	err := c.doJSON(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d", id), nil, &j)
+	return j, err
+}
+
+// Results reads every unit of a job, calling fn for each in order.
+func (c *Client) Results(ctx context.Context, jobID int64, fn func(api.Result) error) error {
+	resp, err := c.send(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/results", jobID), "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for sc.Scan() {
+		var r api.Result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return fmt.Errorf("decoding result line: %w", err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading results of job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// Contributor calls.
+
+func (c *Client) CreateContributor(ctx context.Context, name string) (api.Contributor, error) {
+	var out api.Contributor
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/contributors", api.CreateContributorRequest{Name: name}, &out)
+	return out, err
+}
+
+func (c *Client) RegisterHost(ctx context.Context, req api.RegisterHostRequest) (api.Host, error) {
+	var out api.Host
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/hosts", req, &out)
+	return out, err
+}
+
+func (c *Client) Earnings(ctx context.Context) (api.Earnings, error) {
+	var out api.Earnings
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/contributor/earnings", nil, &out)
+	return out, err
+}
+
+// Worker calls.
+
+func (c *Client) RequestWork(ctx context.Context, maxTasks int) (api.WorkResponse, error) {
+	var out api.WorkResponse
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/work", api.WorkRequest{MaxTasks: maxTasks}, &out)
+	return out, err
+}
+
+func (c *Client) Report(ctx context.Context, reports []api.Report) (api.ReportResponse, error) {
+	var out api.ReportResponse
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/reports", api.ReportRequest{Reports: reports}, &out)
+	return out, err
+}
+
+// Module downloads a WebAssembly module by its SHA-256.
+func (c *Client) Module(ctx context.Context, sha256 string) ([]byte, error) {
+	resp, err := c.send(ctx, http.MethodGet, "/api/v1/modules/"+sha256, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("downloading module %s: %w", sha256, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,95 @@
+// Package daemon assembles a running coordinator: store, service, HTTP
+// server and background loops, started and stopped together.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nightshift-platform/nightshift/coordinator/httpapi"
+	"github.com/nightshift-platform/nightshift/coordinator/service"
+	"github.com/nightshift-platform/nightshift/coordinator/store/sqlite"
+	"github.com/nightshift-platform/nightshift/coordinator/wasmcheck"
+)
+
+// Config is what a coordinator needs to start.
+type Config struct {
+	Addr          string // listen address, e.g. 127.0.0.1:8080; port 0 picks one
+	SQLitePath    string
+	OperatorKey   string
+	SweepInterval time.Duration // 0 means one second
+	Logger        *slog.Logger
+}
+
+// Coordinator is a started coordinator.
+type Coordinator struct {
+	URL     string
+	Service *service.Service
+
+	srv    *http.Server
+	store  *sqlite.Store
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	log    *slog.Logger
+}
+
+// Start opens the store and begins serving.
+func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = time.Second
+	}
+	st, err := sqlite.Open(ctx, cfg.SQLitePath)
+	if err != nil {
+		return nil, err
+	}
+	svc := service.New(service.Options{Store: st, OperatorKey: cfg.OperatorKey, CheckModule: wasmcheck.Check, Logger: cfg.Logger})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c := &Coordinator{
+		URL:     "http://" + ln.Addr().String(),
+		Service: svc,
+		srv: &http.Server{
+			Handler:           httpapi.NewServer(svc, cfg.Logger),
+			ReadHeaderTimeout: 10 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return loopCtx },
+		},
+		store:  st,
+		cancel: cancel,
+		log:    cfg.Logger,
+	}
+	c.wg.Add(2)
+	go func() {
+		defer c.wg.Done()
+		if err := c.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			c.log.Error("http server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer c.wg.Done()
+		svc.RunSweeper(loopCtx, cfg.SweepInterval)
+	}()
+	c.log.Info("coordinator listening", "url", c.URL, "db", cfg.SQLitePath)
+	return c, nil
+}
+
+// Stop lets in-flight requests finish (up to ctx's deadline), stops the
+// background loops and closes the store.
+func (c *Coordinator) Stop(ctx context.Context) error {
+	err := c.srv.Shutdown(ctx)
+	c.cancel()
+	c.wg.Wait()
+	return errors.Join(err, c.store.Close())
+}

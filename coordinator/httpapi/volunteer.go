@@ -1,0 +1,132 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/nightshift-platform/nightshift/coordinator/api"
+	"github.com/nightshift-platform/nightshift/coordinator/service"
+	"github.com/nightshift-platform/nightshift/payouts"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+// idleRetry is how long a host waits after asking for work and getting none.
+const idleRetry = 5
+
+func (s *server) handleContributorCreate() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req api.CreateContributorRequest
+		if err := decode(w, r, maxJSONBody, &req); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		c, key, err := s.svc.CreateContributor(r.Context(), req.Name)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, api.Contributor{ID: c.ID, Name: c.Name, AccountKey: key})
+	}
+}
+
+func (s *server) handleHostRegister() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req api.RegisterHostRequest
+		if err := decode(w, r, maxJSONBody, &req); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		h, token, err := s.svc.RegisterHost(r.Context(), contributorOf(r).ID,
+			service.HostInfo{Name: req.Name, Platform: req.Platform, Cores: req.Cores})
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, api.Host{ID: h.ID, Name: h.Name, HostToken: token})
+	}
+}
+
+func (s *server) handleEarnings() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		e, err := s.svc.ContributorEarnings(r.Context(), contributorOf(r).ID)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		out := api.Earnings{Currency: payouts.Currency, AvailableMicros: e.AvailableMicros, PendingMicros: e.PendingMicros,
+			PaidMicros: e.PaidMicros, Hosts: make([]api.HostEarnings, len(e.Hosts))}
+		for i, h := range e.Hosts {
+			out.Hosts[i] = api.HostEarnings{HostID: h.HostID, Name: h.HostName, TasksValid: h.TasksValid,
+				TasksInvalid: h.TasksInvalid, TasksPending: h.TasksPending, PendingMicros: h.PendingMicros, EarnedMicros: h.EarnedMicros}
+			if !h.LastContactAt.IsZero() {
+				out.Hosts[i].LastContactAt = &h.LastContactAt
+			}
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (s *server) handleWorkRequest() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req api.WorkRequest
+		if err := decode(w, r, maxJSONBody, &req); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		leases, err := s.svc.LeaseTasks(r.Context(), hostOf(r).ID, req.MaxTasks)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		out := api.WorkResponse{Tasks: make([]api.Task, len(leases))}
+		for i, l := range leases {
+			out.Tasks[i] = api.Task{ID: l.TaskID, App: l.AppName, ModuleSHA256: l.ModuleSHA256, Input: l.Input, Deadline: l.DeadlineAt}
+		}
+		if len(leases) == 0 {
+			out.RetryAfterSeconds = idleRetry
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (s *server) handleReports() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req api.ReportRequest
+		if err := decode(w, r, maxReportBody, &req); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		reports := make([]workunits.Report, len(req.Reports))
+		for i, rep := range req.Reports {
+			if rep.CPUSeconds < 0 || rep.CPUSeconds > 365*24*3600 {
+				s.error(w, r, workunits.Errorf(workunits.EINVALID, "task %d: cpu_seconds is out of range", rep.TaskID))
+				return
+			}
+			reports[i] = workunits.Report{TaskID: rep.TaskID, Outcome: workunits.Outcome(rep.Outcome), Output: rep.Output,
+				CPUTime: time.Duration(rep.CPUSeconds * float64(time.Second)), Stderr: rep.Stderr}
+		}
+		if err := s.svc.ReportResults(r.Context(), hostOf(r).ID, reports); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, api.ReportResponse{Accepted: len(reports)})
+	}
+}
+
+func (s *server) handleModule() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sha := chi.URLParam(r, "sha256")
+		data, err := s.svc.Module(r.Context(), sha)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/wasm")
+		// Content-addressed: the bytes behind a hash never change.
+		w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+		w.Header().Set("ETag", `"`+sha+`"`)
+		_, _ = w.Write(data)
+	}
+}

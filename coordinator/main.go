@@ -1,0 +1,140 @@
+// Command coordinator is the Nightshift server: researchers submit jobs,
+// volunteers' workers fetch tasks and report results, and validated results
+// are paid. "coordinator demo" runs the whole thing on one machine.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/nightshift-platform/nightshift/coordinator/daemon"
+	"github.com/nightshift-platform/nightshift/coordinator/demo"
+	"github.com/nightshift-platform/nightshift/coordinator/service"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "coordinator:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  coordinator demo [--json] [--keep] [--data DIR]   run the main job end to end on this machine
+  coordinator serve [--addr ADDR] [--data DIR]       run a coordinator`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return errors.New("missing command")
+	}
+	switch args[0] {
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintln(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o := demo.DefaultOptions
+	fs := flag.NewFlagSet("coordinator demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.DataDir, "data", "", "data directory (default: a temporary one, removed at the end)")
+	fs.BoolVar(&o.JSON, "json", false, "end with the summary as one JSON object on stdout")
+	fs.BoolVar(&o.Keep, "keep", false, "leave the coordinator running and print its URL and the demo keys")
+	fs.StringVar(&o.Addr, "addr", o.Addr, "coordinator listen address")
+	fs.IntVar(&o.Seeds, "seeds", o.Seeds, "random seeds per signature size (the job has 5 × seeds units)")
+	fs.IntVar(&o.Signatures, "signatures", o.Signatures, "gene signatures scored per unit")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Seeds < 1 || o.Signatures < 1 {
+		return errors.New("--seeds and --signatures must be positive")
+	}
+	return demo.Run(ctx, o, stdout, stderr)
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("coordinator serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr(getenv, "NIGHTSHIFT_ADDR", "127.0.0.1:8080"), "listen address (NIGHTSHIFT_ADDR)")
+	dataDir := fs.String("data", envOr(getenv, "NIGHTSHIFT_DATA", "nightshift-data"), "data directory for the embedded store (NIGHTSHIFT_DATA)")
+	operatorKey := fs.String("operator-key", getenv("NIGHTSHIFT_OPERATOR_KEY"),
+		"operator key for creating and funding projects (NIGHTSHIFT_OPERATOR_KEY; default: generated into DATA/operator.key)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	if *operatorKey == "" {
+		key, path, err := operatorKeyFile(*dataDir)
+		if err != nil {
+			return err
+		}
+		*operatorKey = key
+		log.Info("operator key loaded from file", "path", path)
+	}
+	c, err := daemon.Start(ctx, daemon.Config{Addr: *addr, SQLitePath: filepath.Join(*dataDir, "nightshift.db"),
+		OperatorKey: *operatorKey, Logger: log})
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.Stop(stopCtx)
+}
+
+// operatorKeyFile reads the operator key kept in the data directory,
+// creating it on first start, so that the key is never printed to a log.
+func operatorKeyFile(dataDir string) (key, path string, err error) {
+	path = filepath.Join(dataDir, "operator.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return string(trimSpace(b)), path, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", path, fmt.Errorf("reading %s: %w", path, err)
+	}
+	key = service.NewKey(service.OperatorKeyPrefix)
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", path, fmt.Errorf("writing %s: %w", path, err)
+	}
+	return key, path, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,171 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/payouts"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+const maxNameLen = 200
+
+func checkName(field, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", workunits.Errorf(workunits.EINVALID, "%s is required", field)
+	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxNameLen:
+		return "", workunits.Errorf(workunits.EINVALID, "%s must be valid text of at most %d characters", field, maxNameLen)
+	}
+	return name, nil
+}
+
+// CreateProject creates a research project and returns its API key, which
+// is shown this once and stored only as a hash.
+func (s *Service) CreateProject(ctx context.Context, name string) (workunits.Project, string, error) {
+	name, err := checkName("name", name)
+	if err != nil {
+		return workunits.Project{}, "", err
+	}
+	key := NewKey(ProjectKeyPrefix)
+	var p workunits.Project
+	err = s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		p, err = tx.ProjectInsert(ctx, store.ProjectInsertParams{Name: name, KeyHash: hashKey(key), Now: s.now()})
+		return err
+	})
+	if err != nil {
+		return p, "", fmt.Errorf("creating project: %w", err)
+	}
+	s.log.Info("project created", "project", p.ID, "name", p.Name)
+	return p, key, nil
+}
+
+// MaxFunding bounds one funding so that sums of many stay far from overflow.
+const MaxFunding = 1_000_000_000 * 1_000_000 // a billion currency units, in micro-units
+
+// FundProject pays amount into a project's budget once per requestKey and
+// returns the new balance.
+func (s *Service) FundProject(ctx context.Context, projectID, amount int64, requestKey string) (int64, error) {
+	if amount <= 0 || amount > MaxFunding {
+		return 0, workunits.Errorf(workunits.EINVALID, "amount_micros must be between 1 and %d", int64(MaxFunding))
+	}
+	if requestKey == "" || len(requestKey) > 200 {
+		return 0, workunits.Errorf(workunits.EINVALID, "idempotency_key is required (at most 200 characters), so that a retried request funds once")
+	}
+	var balance int64
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.ProjectGet(ctx, projectID); err != nil {
+			return err
+		}
+		if _, err := tx.LedgerRecord(ctx, payouts.Fund(projectID, amount, requestKey), s.now()); err != nil {
+			return err
+		}
+		var err error
+		balance, err = tx.LedgerBalance(ctx, payouts.ProjectBudget(projectID))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("funding project %d: %w", projectID, err)
+	}
+	return balance, nil
+}
+
+// ProjectBudget returns a project's unspent budget.
+func (s *Service) ProjectBudget(ctx context.Context, projectID int64) (int64, error) {
+	var b int64
+	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		b, err = tx.LedgerBalance(ctx, payouts.ProjectBudget(projectID))
+		return err
+	})
+	return b, err
+}
+
+// CreateContributor signs up a volunteer and returns their account key.
+func (s *Service) CreateContributor(ctx context.Context, name string) (workunits.Contributor, string, error) {
+	name, err := checkName("name", name)
+	if err != nil {
+		return workunits.Contributor{}, "", err
+	}
+	key := NewKey(ContributorKeyPrefix)
+	var c workunits.Contributor
+	err = s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		c, err = tx.ContributorInsert(ctx, store.ContributorInsertParams{Name: name, KeyHash: hashKey(key), Now: s.now()})
+		return err
+	})
+	if err != nil {
+		return c, "", fmt.Errorf("creating contributor: %w", err)
+	}
+	return c, key, nil
+}
+
+// HostInfo is what a worker says about its PC when it attaches.
+type HostInfo struct {
+	Name     string
+	Platform string
+	Cores    int
+}
+
+// RegisterHost attaches a PC to a contributor and returns its host token.
+func (s *Service) RegisterHost(ctx context.Context, contributorID int64, info HostInfo) (workunits.Host, string, error) {
+	name, err := checkName("name", info.Name)
+	if err != nil {
+		return workunits.Host{}, "", err
+	}
+	platform, err := checkName("platform", info.Platform)
+	if err != nil {
+		return workunits.Host{}, "", err
+	}
+	if info.Cores < 1 || info.Cores > 4096 {
+		return workunits.Host{}, "", workunits.Errorf(workunits.EINVALID, "cores must be between 1 and 4096, got %d", info.Cores)
+	}
+	token := NewKey(HostTokenPrefix)
+	var h workunits.Host
+	err = s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		h, err = tx.HostInsert(ctx, store.HostInsertParams{ContributorID: contributorID, Name: name, Platform: platform,
+			Cores: info.Cores, TokenHash: hashKey(token), Now: s.now()})
+		return err
+	})
+	if err != nil {
+		return h, "", fmt.Errorf("registering host: %w", err)
+	}
+	s.log.Info("host registered", "host", h.ID, "contributor", contributorID, "platform", h.Platform)
+	return h, token, nil
+}
+
+// Earnings is a contributor's money and work, in total and per host.
+type Earnings struct {
+	AvailableMicros int64 // validated and paid into the contributor's account
+	PendingMicros   int64 // reported, paid when validated
+	PaidMicros      int64 // paid out to the contributor (payouts come later)
+	Hosts           []store.HostEarnings
+}
+
+// ContributorEarnings returns the signed-in contributor's earnings.
+func (s *Service) ContributorEarnings(ctx context.Context, contributorID int64) (Earnings, error) {
+	var e Earnings
+	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		if e.AvailableMicros, err = tx.LedgerBalance(ctx, payouts.ContributorAvailable(contributorID)); err != nil {
+			return err
+		}
+		e.Hosts, err = tx.ContributorEarnings(ctx, contributorID)
+		return err
+	})
+	for _, h := range e.Hosts {
+		e.PendingMicros += h.PendingMicros
+	}
+	return e, err
+}
+
+// LedgerAudit checks the whole ledger.
+func (s *Service) LedgerAudit(ctx context.Context) (store.LedgerAudit, error) {
+	var a store.LedgerAudit
+	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		a, err = tx.LedgerAudit(ctx)
+		return err
+	})
+	return a, err
+}

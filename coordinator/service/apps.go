@@ -1,0 +1,75 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+// MaxModuleSize bounds an uploaded WebAssembly module.
+const MaxModuleSize = 64 << 20
+
+var appNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// wasmMagic is the preamble of every binary WebAssembly module, version 1.
+var wasmMagic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
+
+// UploadAppVersion stores module as the next version of the project's app.
+func (s *Service) UploadAppVersion(ctx context.Context, projectID int64, appName string, module []byte) (workunits.AppVersion, error) {
+	if !appNamePattern.MatchString(appName) {
+		return workunits.AppVersion{}, workunits.Errorf(workunits.EINVALID,
+			"app name %q must be 1–63 lowercase letters, digits, '-' or '_', starting with a letter or digit", appName)
+	}
+	if len(module) > MaxModuleSize {
+		return workunits.AppVersion{}, workunits.Errorf(workunits.ETOOLARGE, "module is %d bytes, the limit is %d", len(module), MaxModuleSize)
+	}
+	if !bytes.HasPrefix(module, wasmMagic) {
+		return workunits.AppVersion{}, workunits.Errorf(workunits.EINVALID, "upload is not a WebAssembly module (no \\0asm version 1 header)")
+	}
+	if err := s.checkModule(ctx, module); err != nil {
+		return workunits.AppVersion{}, workunits.Errorf(workunits.EINVALID, "module does not compile: %v", err)
+	}
+	sha := workunits.OutputHash(module)
+	var v workunits.AppVersion
+	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		if err := tx.BlobPut(ctx, sha, module); err != nil {
+			return err
+		}
+		v, err = tx.AppVersionInsert(ctx, store.AppVersionInsertParams{ProjectID: projectID, AppName: appName,
+			ModuleSHA256: sha, Size: int64(len(module)), Now: s.now()})
+		return err
+	})
+	if err != nil {
+		return v, fmt.Errorf("uploading app %q: %w", appName, err)
+	}
+	s.log.Info("app version registered", "project", projectID, "app", appName, "version", v.Version, "sha256", sha)
+	return v, nil
+}
+
+var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Module returns the bytes of a registered WebAssembly module for a host.
+func (s *Service) Module(ctx context.Context, sha string) ([]byte, error) {
+	if !sha256Pattern.MatchString(sha) {
+		return nil, workunits.Errorf(workunits.EINVALID, "module id must be a lowercase hex SHA-256")
+	}
+	var data []byte
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		// Only modules registered as app versions are served: blobs may
+		// later hold researchers' private inputs.
+		ok, err := tx.BlobReferenced(ctx, sha)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return workunits.Errorf(workunits.ENOTFOUND, "module %s not found", sha)
+		}
+		data, err = tx.BlobGet(ctx, sha)
+		return err
+	})
+	return data, err
+}

@@ -1,0 +1,161 @@
+// Package service is the coordinator's application layer: it authenticates
+// callers, runs each use case in one store transaction, and applies the
+// pure rules of workunits and payouts. HTTP and the store sit on either side.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+// ModuleChecker tells whether bytes are a WebAssembly module the workers
+// can run. It lives at the edge because checking means compiling.
+type ModuleChecker func(ctx context.Context, module []byte) error
+
+// Options configure a Service. Zero values are usable except Store.
+type Options struct {
+	Store       store.Store
+	OperatorKey string // authorises creating and funding projects; empty disables both
+	CheckModule ModuleChecker
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// Service implements every coordinator use case.
+type Service struct {
+	store           store.Store
+	operatorKeyHash string
+	checkModule     ModuleChecker
+	clock           func() time.Time
+	log             *slog.Logger
+}
+
+// New returns a Service over the given store.
+func New(o Options) *Service {
+	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger}
+	if o.OperatorKey != "" {
+		s.operatorKeyHash = hashKey(o.OperatorKey)
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.checkModule == nil {
+		s.checkModule = func(context.Context, []byte) error { return nil }
+	}
+	return s
+}
+
+// now is truncated to the store's millisecond resolution so that what is
+// compared in memory equals what is read back.
+func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Millisecond) }
+
+// Key prefixes tell a person which kind of secret they hold.
+const (
+	ProjectKeyPrefix     = "nsp_"
+	ContributorKeyPrefix = "nsa_"
+	HostTokenPrefix      = "nsh_"
+	OperatorKeyPrefix    = "nso_"
+)
+
+// NewKey returns a fresh random secret with the given prefix.
+func NewKey(prefix string) string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error()) // never returns an error on supported platforms
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashKey is what the store keeps instead of a key: the keys are random and
+// long, so a plain SHA-256 is enough and lets lookups use an index.
+func hashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+var errMissingKey = workunits.Errorf(workunits.EUNAUTHORIZED, "missing credentials: send 'Authorization: Bearer <key>'")
+
+// authError turns a failed key lookup into an unauthorised error, keeping
+// real failures as they are.
+func authError(err error, what string) error {
+	if workunits.ErrorCode(err) == workunits.ENOTFOUND {
+		return workunits.Errorf(workunits.EUNAUTHORIZED, "invalid %s", what)
+	}
+	return err
+}
+
+// CheckOperator authorises operator-only actions.
+func (s *Service) CheckOperator(key string) error {
+	if key == "" {
+		return errMissingKey
+	}
+	if s.operatorKeyHash == "" || subtle.ConstantTimeCompare([]byte(hashKey(key)), []byte(s.operatorKeyHash)) != 1 {
+		return workunits.Errorf(workunits.EUNAUTHORIZED, "invalid operator key")
+	}
+	return nil
+}
+
+// AuthProject finds the project a research API key belongs to.
+func (s *Service) AuthProject(ctx context.Context, key string) (workunits.Project, error) {
+	if !strings.HasPrefix(key, ProjectKeyPrefix) {
+		if key == "" {
+			return workunits.Project{}, errMissingKey
+		}
+		return workunits.Project{}, workunits.Errorf(workunits.EUNAUTHORIZED, "invalid project key (project keys start with %q)", ProjectKeyPrefix)
+	}
+	var p workunits.Project
+	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		p, err = tx.ProjectGetByKeyHash(ctx, hashKey(key))
+		return err
+	})
+	return p, authError(err, "project key")
+}
+
+// AuthContributor finds the contributor an account key belongs to.
+func (s *Service) AuthContributor(ctx context.Context, key string) (workunits.Contributor, error) {
+	if !strings.HasPrefix(key, ContributorKeyPrefix) {
+		if key == "" {
+			return workunits.Contributor{}, errMissingKey
+		}
+		return workunits.Contributor{}, workunits.Errorf(workunits.EUNAUTHORIZED, "invalid account key (account keys start with %q)", ContributorKeyPrefix)
+	}
+	var c workunits.Contributor
+	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		c, err = tx.ContributorGetByKeyHash(ctx, hashKey(key))
+		return err
+	})
+	return c, authError(err, "account key")
+}
+
+// AuthHost finds the host a host token belongs to and records the contact.
+func (s *Service) AuthHost(ctx context.Context, token string) (workunits.Host, error) {
+	if !strings.HasPrefix(token, HostTokenPrefix) {
+		if token == "" {
+			return workunits.Host{}, errMissingKey
+		}
+		return workunits.Host{}, workunits.Errorf(workunits.EUNAUTHORIZED, "invalid host token (host tokens start with %q)", HostTokenPrefix)
+	}
+	var h workunits.Host
+	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		h, err = tx.HostGetByTokenHash(ctx, hashKey(token))
+		if err != nil {
+			return err
+		}
+		h.LastContactAt = s.now()
+		return tx.HostTouch(ctx, h.ID, h.LastContactAt)
+	})
+	return h, authError(err, "host token")
+}

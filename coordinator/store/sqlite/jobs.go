@@ -1,0 +1,199 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, error) {
+	p := j.Policy
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO jobs (project_id, app_version_id, min_quorum, target_replicas,
+		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ProjectID, j.AppVersionID, p.MinQuorum, p.TargetReplicas, p.MaxErrorReplicas, p.MaxTotalReplicas,
+		p.Deadline.Milliseconds(), j.RewardMicros, j.State, j.UnitCount, j.CreatedAt.UnixMilli())
+	if err != nil {
+		return j, fmt.Errorf("inserting job: %w", err)
+	}
+	if j.ID, err = res.LastInsertId(); err != nil {
+		return j, fmt.Errorf("reading job id: %w", err)
+	}
+	j.CreatedAt = time.UnixMilli(j.CreatedAt.UnixMilli()).UTC()
+	return j, nil
+}
+
+func (t *Tx) JobGet(ctx context.Context, id int64) (workunits.Job, error) {
+	var j workunits.Job
+	var deadlineMS, created int64
+	var finished sql.NullInt64
+	err := t.tx.QueryRowContext(ctx, `SELECT id, project_id, app_version_id, min_quorum, target_replicas,
+		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at
+		FROM jobs WHERE id = ?`, id).Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
+		&j.Policy.TargetReplicas, &j.Policy.MaxErrorReplicas, &j.Policy.MaxTotalReplicas, &deadlineMS,
+		&j.RewardMicros, &j.State, &j.UnitCount, &created, &finished)
+	if err != nil {
+		return j, notFound(err, "job %d not found", id)
+	}
+	j.Policy.Deadline = time.Duration(deadlineMS) * time.Millisecond
+	j.CreatedAt = time.UnixMilli(created).UTC()
+	j.FinishedAt = fromMillis(finished)
+	return j, nil
+}
+
+func (t *Tx) JobFinish(ctx context.Context, id int64, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE jobs SET state = ?, finished_at = ? WHERE id = ? AND state = ?`,
+		workunits.JobDone, now.UnixMilli(), id, workunits.JobActive); err != nil {
+		return fmt.Errorf("finishing job %d: %w", id, err)
+	}
+	return nil
+}
+
+func (t *Tx) JobOpenUnitCount(ctx context.Context, jobID int64) (int, error) {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM units WHERE job_id = ? AND state = ?`,
+		jobID, workunits.UnitOpen).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting open units of job %d: %w", jobID, err)
+	}
+	return n, nil
+}
+
+func (t *Tx) JobProgress(ctx context.Context, jobID int64) (store.JobProgress, error) {
+	p := store.JobProgress{
+		Units:       map[workunits.UnitState]int{},
+		Tasks:       map[workunits.TaskState]int{},
+		Outcomes:    map[workunits.Outcome]int{},
+		Validations: map[workunits.ValidateState]int{},
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT state, count(*) FROM units WHERE job_id = ? GROUP BY state`, jobID)
+	if err != nil {
+		return p, fmt.Errorf("counting units of job %d: %w", jobID, err)
+	}
+	for rows.Next() {
+		var st workunits.UnitState
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return p, fmt.Errorf("scanning unit count: %w", err)
+		}
+		p.Units[st] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return p, fmt.Errorf("counting units of job %d: %w", jobID, err)
+	}
+	rows, err = t.tx.QueryContext(ctx, `SELECT t.state, t.outcome, t.validate_state, count(*), coalesce(sum(t.cpu_micros), 0)
+		FROM tasks t JOIN units u ON u.id = t.unit_id WHERE u.job_id = ?
+		GROUP BY t.state, t.outcome, t.validate_state`, jobID)
+	if err != nil {
+		return p, fmt.Errorf("counting tasks of job %d: %w", jobID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st workunits.TaskState
+		var out workunits.Outcome
+		var vs workunits.ValidateState
+		var n int
+		var cpu int64
+		if err := rows.Scan(&st, &out, &vs, &n, &cpu); err != nil {
+			return p, fmt.Errorf("scanning task count: %w", err)
+		}
+		p.Tasks[st] += n
+		if out != workunits.OutcomeNone {
+			p.Outcomes[out] += n
+		}
+		if out == workunits.OutcomeSuccess {
+			p.Validations[vs] += n
+		}
+		p.CPUTime += time.Duration(cpu) * time.Microsecond
+	}
+	return p, rows.Err()
+}
+
+func (t *Tx) JobResultList(ctx context.Context, jobID int64, afterSeq, limit int) ([]store.UnitResult, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT u.seq, u.input, u.state, u.error, t.output
+		FROM units u LEFT JOIN tasks t ON t.id = u.canonical_task_id
+		WHERE u.job_id = ? AND u.seq > ? ORDER BY u.seq LIMIT ?`, jobID, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing results of job %d: %w", jobID, err)
+	}
+	defer rows.Close()
+	var out []store.UnitResult
+	for rows.Next() {
+		var r store.UnitResult
+		if err := rows.Scan(&r.Seq, &r.Input, &r.State, &r.Error, &r.Output); err != nil {
+			return nil, fmt.Errorf("scanning result: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) UnitInsertMany(ctx context.Context, jobID int64, inputs [][]byte) ([]workunits.Unit, error) {
+	stmt, err := t.tx.PrepareContext(ctx, `INSERT INTO units (job_id, seq, input, state) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("preparing unit insert: %w", err)
+	}
+	defer stmt.Close()
+	units := make([]workunits.Unit, len(inputs))
+	for i, in := range inputs {
+		res, err := stmt.ExecContext(ctx, jobID, i, in, workunits.UnitOpen)
+		if err != nil {
+			return nil, fmt.Errorf("inserting unit %d of job %d: %w", i, jobID, err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return nil, fmt.Errorf("reading unit id: %w", err)
+		}
+		units[i] = workunits.Unit{ID: id, JobID: jobID, Seq: i, Input: in, State: workunits.UnitOpen}
+	}
+	return units, nil
+}
+
+// UnitGetManyForUpdate needs no row locks: SQLite's IMMEDIATE transaction
+// already holds the database's single write lock.
+func (t *Tx) UnitGetManyForUpdate(ctx context.Context, unitIDs []int64) ([]workunits.Unit, error) {
+	var units []workunits.Unit
+	err := chunks(unitIDs, func(ids []int64) error {
+		rows, err := t.tx.QueryContext(ctx, `SELECT id, job_id, seq, input, state, coalesce(canonical_task_id, 0), error
+			FROM units WHERE id IN (`+placeholders(len(ids))+`) ORDER BY id`, int64Args(ids)...)
+		if err != nil {
+			return fmt.Errorf("loading units: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u workunits.Unit
+			if err := rows.Scan(&u.ID, &u.JobID, &u.Seq, &u.Input, &u.State, &u.CanonicalTaskID, &u.Error); err != nil {
+				return fmt.Errorf("scanning unit: %w", err)
+			}
+			units = append(units, u)
+		}
+		return rows.Err()
+	})
+	return units, err
+}
+
+func (t *Tx) UnitUpdateMany(ctx context.Context, units []workunits.Unit) error {
+	if len(units) == 0 {
+		return nil
+	}
+	stmt, err := t.tx.PrepareContext(ctx, `UPDATE units SET state = ?, canonical_task_id = ?, error = ? WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("preparing unit update: %w", err)
+	}
+	defer stmt.Close()
+	for _, u := range units {
+		var canonical any
+		if u.CanonicalTaskID != 0 {
+			canonical = u.CanonicalTaskID
+		}
+		if _, err := stmt.ExecContext(ctx, u.State, canonical, u.Error, u.ID); err != nil {
+			return fmt.Errorf("updating unit %d: %w", u.ID, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,201 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+func (t *Tx) TaskInsertMany(ctx context.Context, unitIDs []int64, now time.Time) error {
+	if len(unitIDs) == 0 {
+		return nil
+	}
+	stmt, err := t.tx.PrepareContext(ctx, `INSERT INTO tasks (unit_id, state, validate_state, created_at) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("preparing task insert: %w", err)
+	}
+	defer stmt.Close()
+	for _, u := range unitIDs {
+		if _, err := stmt.ExecContext(ctx, u, workunits.TaskUnsent, workunits.ValidatePending, now.UnixMilli()); err != nil {
+			return fmt.Errorf("inserting task of unit %d: %w", u, err)
+		}
+	}
+	return nil
+}
+
+const taskColumns = `id, unit_id, coalesce(host_id, 0), state, outcome, validate_state, created_at, sent_at,
+	deadline_at, received_at, output_sha256, cpu_micros, stderr`
+
+func scanTasks(rows *sql.Rows) ([]workunits.Task, error) {
+	defer rows.Close()
+	var tasks []workunits.Task
+	for rows.Next() {
+		var tk workunits.Task
+		var created, cpu int64
+		var sent, deadline, received sql.NullInt64
+		if err := rows.Scan(&tk.ID, &tk.UnitID, &tk.HostID, &tk.State, &tk.Outcome, &tk.ValidateState, &created,
+			&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr); err != nil {
+			return nil, fmt.Errorf("scanning task: %w", err)
+		}
+		tk.CreatedAt = time.UnixMilli(created).UTC()
+		tk.SentAt, tk.DeadlineAt, tk.ReceivedAt = fromMillis(sent), fromMillis(deadline), fromMillis(received)
+		tk.CPUTime = time.Duration(cpu) * time.Microsecond
+		tasks = append(tasks, tk)
+	}
+	return tasks, rows.Err()
+}
+
+func (t *Tx) tasksWhereIn(ctx context.Context, column string, ids []int64) ([]workunits.Task, error) {
+	var tasks []workunits.Task
+	err := chunks(ids, func(ids []int64) error {
+		rows, err := t.tx.QueryContext(ctx, `SELECT `+taskColumns+` FROM tasks WHERE `+column+` IN (`+placeholders(len(ids))+`) ORDER BY id`, int64Args(ids)...)
+		if err != nil {
+			return fmt.Errorf("loading tasks by %s: %w", column, err)
+		}
+		got, err := scanTasks(rows)
+		tasks = append(tasks, got...)
+		return err
+	})
+	return tasks, err
+}
+
+func (t *Tx) TaskGetMany(ctx context.Context, taskIDs []int64) ([]workunits.Task, error) {
+	return t.tasksWhereIn(ctx, "id", taskIDs)
+}
+
+func (t *Tx) TaskListByUnits(ctx context.Context, unitIDs []int64) ([]workunits.Task, error) {
+	return t.tasksWhereIn(ctx, "unit_id", unitIDs)
+}
+
+func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task) error {
+	if len(tasks) == 0 {
+		return nil
+	}
+	stmt, err := t.tx.PrepareContext(ctx, `UPDATE tasks SET host_id = ?, state = ?, outcome = ?, validate_state = ?,
+		sent_at = ?, deadline_at = ?, received_at = ?, output_sha256 = ?, cpu_micros = ?, stderr = ? WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("preparing task update: %w", err)
+	}
+	defer stmt.Close()
+	for _, tk := range tasks {
+		var host any
+		if tk.HostID != 0 {
+			host = tk.HostID
+		}
+		if _, err := stmt.ExecContext(ctx, host, tk.State, tk.Outcome, tk.ValidateState, millis(tk.SentAt),
+			millis(tk.DeadlineAt), millis(tk.ReceivedAt), tk.OutputSHA256, tk.CPUTime.Microseconds(), tk.Stderr, tk.ID); err != nil {
+			return fmt.Errorf("updating task %d: %w", tk.ID, err)
+		}
+	}
+	return nil
+}
+
+func (t *Tx) TaskOutputSetMany(ctx context.Context, outputs map[int64][]byte) error {
+	for id, out := range outputs {
+		if out == nil {
+			out = []byte{} // an empty output is still an output, not NULL
+		}
+		if _, err := t.tx.ExecContext(ctx, `UPDATE tasks SET output = ? WHERE id = ?`, out, id); err != nil {
+			return fmt.Errorf("storing output of task %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// leaseWindow is how many candidate tasks are read per task wanted: some
+// candidates are dropped because they belong to a unit already in the batch.
+const leaseWindow = 4
+
+func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Lease, error) {
+	if p.Max <= 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, j.deadline_ms FROM tasks t
+		JOIN units u ON u.id = t.unit_id
+		JOIN jobs j ON j.id = u.job_id
+		WHERE t.state = 'unsent' AND j.state = 'active'
+		  AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.unit_id = t.unit_id AND o.host_id = ?)
+		ORDER BY t.id LIMIT ?`, p.HostID, p.Max*leaseWindow)
+	if err != nil {
+		return nil, fmt.Errorf("finding unsent tasks: %w", err)
+	}
+	type candidate struct {
+		taskID, unitID, deadlineMS int64
+	}
+	var picked []candidate
+	seenUnit := map[int64]bool{}
+	for rows.Next() {
+		var c candidate
+		if err := rows.Scan(&c.taskID, &c.unitID, &c.deadlineMS); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scanning unsent task: %w", err)
+		}
+		if seenUnit[c.unitID] || len(picked) == p.Max {
+			continue
+		}
+		seenUnit[c.unitID] = true
+		picked = append(picked, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("finding unsent tasks: %w", err)
+	}
+	if len(picked) == 0 {
+		return nil, nil
+	}
+	now := p.Now.UnixMilli()
+	upd, err := t.tx.PrepareContext(ctx, `UPDATE tasks SET host_id = ?, state = 'in_progress', sent_at = ?, deadline_at = ?
+		WHERE id = ? AND state = 'unsent'`)
+	if err != nil {
+		return nil, fmt.Errorf("preparing lease: %w", err)
+	}
+	defer upd.Close()
+	ids := make([]int64, len(picked))
+	for i, c := range picked {
+		if _, err := upd.ExecContext(ctx, p.HostID, now, now+c.deadlineMS, c.taskID); err != nil {
+			return nil, fmt.Errorf("leasing task %d: %w", c.taskID, err)
+		}
+		ids[i] = c.taskID
+	}
+	rows, err = t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, u.job_id, a.name, v.module_sha256, u.input, t.deadline_at
+		FROM tasks t JOIN units u ON u.id = t.unit_id JOIN jobs j ON j.id = u.job_id
+		JOIN app_versions v ON v.id = j.app_version_id JOIN apps a ON a.id = v.app_id
+		WHERE t.id IN (`+placeholders(len(ids))+`) ORDER BY t.id`, int64Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("loading leased tasks: %w", err)
+	}
+	defer rows.Close()
+	leases := make([]store.Lease, 0, len(ids))
+	for rows.Next() {
+		var l store.Lease
+		var deadline int64
+		if err := rows.Scan(&l.TaskID, &l.UnitID, &l.JobID, &l.AppName, &l.ModuleSHA256, &l.Input, &deadline); err != nil {
+			return nil, fmt.Errorf("scanning leased task: %w", err)
+		}
+		l.DeadlineAt = time.UnixMilli(deadline).UTC()
+		leases = append(leases, l)
+	}
+	return leases, rows.Err()
+}
+
+func (t *Tx) TaskUnitsOverdue(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT unit_id FROM tasks
+		WHERE state = 'in_progress' AND deadline_at <= ? ORDER BY unit_id LIMIT ?`, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("finding overdue tasks: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scanning overdue unit: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -1,0 +1,183 @@
+// Package store is the coordinator's persistence boundary: one interface,
+// implemented by the embedded SQLite store and (later) PostgreSQL, and held
+// to one behaviour by the conformance suite in storetest.
+//
+// Methods are named Noun-Verb and work in batches where the hot path needs
+// them. Missing rows are reported as workunits.ENOTFOUND.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/nightshift-platform/nightshift/payouts"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+// Store runs work in transactions.
+type Store interface {
+	// InTx runs fn in one read-write transaction, committing if fn returns
+	// nil and rolling back otherwise. Concurrent transactions that touch the
+	// same rows are serialised.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is everything the coordinator can do inside a transaction.
+type Tx interface {
+	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
+	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
+	ProjectGetByKeyHash(ctx context.Context, keyHash string) (workunits.Project, error)
+
+	ContributorInsert(ctx context.Context, p ContributorInsertParams) (workunits.Contributor, error)
+	ContributorGetByKeyHash(ctx context.Context, keyHash string) (workunits.Contributor, error)
+
+	HostInsert(ctx context.Context, p HostInsertParams) (workunits.Host, error)
+	HostGetByTokenHash(ctx context.Context, tokenHash string) (workunits.Host, error)
+	HostTouch(ctx context.Context, hostID int64, now time.Time) error
+	// HostContributorMany maps each given host to its contributor.
+	HostContributorMany(ctx context.Context, hostIDs []int64) (map[int64]int64, error)
+
+	// BlobPut stores data under its SHA-256 (hex) unless it is already there.
+	BlobPut(ctx context.Context, sha256 string, data []byte) error
+	BlobGet(ctx context.Context, sha256 string) ([]byte, error)
+	// BlobReferenced reports whether some app version uses the blob as its module.
+	BlobReferenced(ctx context.Context, sha256 string) (bool, error)
+
+	// AppVersionInsert adds the next version of an app, creating the app
+	// on its first version.
+	AppVersionInsert(ctx context.Context, p AppVersionInsertParams) (workunits.AppVersion, error)
+	// AppVersionGet finds a project's app version; version 0 means the latest.
+	AppVersionGet(ctx context.Context, projectID int64, appName string, version int) (workunits.AppVersion, error)
+
+	JobInsert(ctx context.Context, job workunits.Job) (workunits.Job, error)
+	JobGet(ctx context.Context, id int64) (workunits.Job, error)
+	JobFinish(ctx context.Context, id int64, now time.Time) error
+	// JobOpenUnitCount counts the job's units that are not yet done or failed.
+	JobOpenUnitCount(ctx context.Context, jobID int64) (int, error)
+	JobProgress(ctx context.Context, jobID int64) (JobProgress, error)
+	// JobResultList returns up to limit units with Seq > afterSeq, in order.
+	JobResultList(ctx context.Context, jobID int64, afterSeq, limit int) ([]UnitResult, error)
+
+	// UnitInsertMany creates one open unit per input, Seq in input order.
+	UnitInsertMany(ctx context.Context, jobID int64, inputs [][]byte) ([]workunits.Unit, error)
+	// UnitGetManyForUpdate loads units and locks them for this transaction.
+	UnitGetManyForUpdate(ctx context.Context, unitIDs []int64) ([]workunits.Unit, error)
+	UnitUpdateMany(ctx context.Context, units []workunits.Unit) error
+
+	// TaskInsertMany creates one unsent task per entry of unitIDs.
+	TaskInsertMany(ctx context.Context, unitIDs []int64, now time.Time) error
+	TaskGetMany(ctx context.Context, taskIDs []int64) ([]workunits.Task, error)
+	TaskListByUnits(ctx context.Context, unitIDs []int64) ([]workunits.Task, error)
+	// TaskUpdateMany stores the state, outcome, validate state and report
+	// fields of each task.
+	TaskUpdateMany(ctx context.Context, tasks []workunits.Task) error
+	TaskOutputSetMany(ctx context.Context, outputs map[int64][]byte) error
+	// TaskLease hands up to Max unsent tasks of active jobs to a host, never
+	// two tasks of one unit to the same host, oldest job first.
+	TaskLease(ctx context.Context, p TaskLeaseParams) ([]Lease, error)
+	// TaskUnitsOverdue returns units having an in-progress task whose
+	// deadline is not after now.
+	TaskUnitsOverdue(ctx context.Context, now time.Time, limit int) ([]int64, error)
+
+	// LedgerRecord records a balanced transaction once per key. It returns
+	// false if the key was already recorded, and a workunits.EINSUFFICIENT
+	// error if an account that may not go negative would.
+	LedgerRecord(ctx context.Context, t payouts.Transaction, now time.Time) (bool, error)
+	LedgerBalance(ctx context.Context, account payouts.Account) (int64, error)
+	LedgerAudit(ctx context.Context) (LedgerAudit, error)
+
+	ContributorEarnings(ctx context.Context, contributorID int64) ([]HostEarnings, error)
+}
+
+type ProjectInsertParams struct {
+	Name    string
+	KeyHash string
+	Now     time.Time
+}
+
+type ContributorInsertParams struct {
+	Name    string
+	KeyHash string
+	Now     time.Time
+}
+
+type HostInsertParams struct {
+	ContributorID int64
+	Name          string
+	Platform      string
+	Cores         int
+	TokenHash     string
+	Now           time.Time
+}
+
+type AppVersionInsertParams struct {
+	ProjectID    int64
+	AppName      string
+	ModuleSHA256 string
+	Size         int64
+	Now          time.Time
+}
+
+type TaskLeaseParams struct {
+	HostID int64
+	Max    int
+	Now    time.Time
+}
+
+// Lease is a task handed to a host, with what the host needs to run it.
+type Lease struct {
+	TaskID       int64
+	UnitID       int64
+	JobID        int64
+	AppName      string
+	ModuleSHA256 string
+	Input        []byte
+	DeadlineAt   time.Time
+}
+
+// JobProgress counts a job's units and tasks by state.
+type JobProgress struct {
+	Units       map[workunits.UnitState]int
+	Tasks       map[workunits.TaskState]int
+	Outcomes    map[workunits.Outcome]int
+	Validations map[workunits.ValidateState]int // successful tasks only
+	CPUTime     time.Duration
+}
+
+// UnitResult is a unit as the researcher sees it: its input and, once
+// validated, the canonical output.
+type UnitResult struct {
+	Seq    int
+	Input  []byte
+	State  workunits.UnitState
+	Error  string
+	Output []byte
+}
+
+// LedgerAudit is what a check of the whole ledger found.
+type LedgerAudit struct {
+	Transactions     int
+	Entries          int
+	Sum              int64    // of every entry: zero in a balanced ledger
+	Unbalanced       int      // transactions whose entries do not sum to zero
+	NegativeAccounts []string // accounts below zero that may not be
+	StaleBalances    int      // running balances that differ from the sum of their entries
+}
+
+// Balanced reports whether the audit found nothing wrong.
+func (a LedgerAudit) Balanced() bool {
+	return a.Sum == 0 && a.Unbalanced == 0 && len(a.NegativeAccounts) == 0 && a.StaleBalances == 0
+}
+
+// HostEarnings is one host's work and pay as its contributor sees it.
+type HostEarnings struct {
+	HostID        int64
+	HostName      string
+	LastContactAt time.Time
+	TasksValid    int
+	TasksInvalid  int
+	TasksPending  int   // reported, waiting for other replicas
+	PendingMicros int64 // what the pending tasks pay if found valid
+	EarnedMicros  int64 // paid for valid tasks
+}

@@ -1,0 +1,196 @@
+package workunits
+
+import (
+	"fmt"
+	"time"
+)
+
+// Plan is what Advance decided for one unit: the unit and tasks as they
+// must be stored, how many new replicas to create, and which tasks became
+// valid just now (each of them is paid exactly once, here).
+type Plan struct {
+	Unit       Unit
+	Changed    []Task // tasks whose state, outcome or validate state changed
+	NewTasks   int    // unsent replicas to create
+	NewlyValid []Task
+}
+
+// Advance moves a unit forward given all of its tasks: it expires tasks past
+// their deadline, compares successful outputs bitwise, picks the canonical
+// result once MinQuorum outputs agree, issues replacement replicas, and fails
+// the unit when the policy's error or total limits are exceeded. It is the
+// whole of BOINC's transitioner and bitwise validator for one unit, as a pure
+// function; callers load the unit, call Advance, and store the Plan in one
+// transaction.
+func Advance(u Unit, tasks []Task, p Policy, now time.Time) Plan {
+	a := advancer{unit: u, tasks: make([]Task, len(tasks)), changed: map[int]bool{}}
+	copy(a.tasks, tasks)
+	a.expire(now)
+	a.validate(p.MinQuorum)
+	plan := Plan{}
+	if !a.unit.State.Terminal() {
+		plan.NewTasks = a.replicate(p)
+	}
+	if a.unit.State.Terminal() {
+		a.withdrawUnsent()
+	}
+	plan.Unit = a.unit
+	for i, t := range a.tasks {
+		if !a.changed[i] {
+			continue
+		}
+		plan.Changed = append(plan.Changed, t)
+		if t.ValidateState == ValidateValid && tasks[i].ValidateState != ValidateValid {
+			plan.NewlyValid = append(plan.NewlyValid, t)
+		}
+	}
+	return plan
+}
+
+type advancer struct {
+	unit    Unit
+	tasks   []Task
+	changed map[int]bool
+}
+
+func (a *advancer) set(i int, t Task) {
+	if t != a.tasks[i] {
+		a.tasks[i] = t
+		a.changed[i] = true
+	}
+}
+
+func (a *advancer) expire(now time.Time) {
+	for i, t := range a.tasks {
+		if t.State == TaskInProgress && !now.Before(t.DeadlineAt) {
+			t.State, t.Outcome = TaskOver, OutcomeNoReply
+			a.set(i, t)
+		}
+	}
+}
+
+// candidate reports whether a task's output may still become canonical or
+// be found valid.
+func candidate(t Task) bool {
+	return t.Outcome == OutcomeSuccess && t.ValidateState != ValidateInvalid && t.ValidateState != ValidateValid
+}
+
+func (a *advancer) validate(quorum int) {
+	if a.unit.State == UnitFailed {
+		return
+	}
+	if a.unit.State == UnitDone {
+		a.checkAgainstCanonical()
+		return
+	}
+	// Group successful outputs by hash, keeping first-seen order so that
+	// ties go to the group whose first member arrived first.
+	var order []string
+	groups := map[string][]int{}
+	for i, t := range a.tasks {
+		if !candidate(t) {
+			continue
+		}
+		if _, ok := groups[t.OutputSHA256]; !ok {
+			order = append(order, t.OutputSHA256)
+		}
+		groups[t.OutputSHA256] = append(groups[t.OutputSHA256], i)
+	}
+	best := ""
+	candidates := 0
+	for _, h := range order {
+		candidates += len(groups[h])
+		if len(groups[h]) >= quorum && (best == "" || len(groups[h]) > len(groups[best])) {
+			best = h
+		}
+	}
+	if best == "" {
+		if candidates >= quorum {
+			for _, idxs := range groups {
+				for _, i := range idxs {
+					t := a.tasks[i]
+					t.ValidateState = ValidateInconclusive
+					a.set(i, t)
+				}
+			}
+		}
+		return
+	}
+	a.unit.State = UnitDone
+	a.unit.CanonicalTaskID = a.tasks[groups[best][0]].ID
+	a.unit.Error = ""
+	a.checkAgainstCanonical()
+}
+
+// checkAgainstCanonical marks every undecided successful task valid or
+// invalid by comparing it with the canonical output.
+func (a *advancer) checkAgainstCanonical() {
+	canonical := ""
+	for _, t := range a.tasks {
+		if t.ID == a.unit.CanonicalTaskID {
+			canonical = t.OutputSHA256
+		}
+	}
+	for i, t := range a.tasks {
+		if t.Outcome != OutcomeSuccess || t.ValidateState == ValidateValid || t.ValidateState == ValidateInvalid {
+			continue
+		}
+		if t.OutputSHA256 == canonical {
+			t.ValidateState = ValidateValid
+		} else {
+			t.ValidateState = ValidateInvalid
+		}
+		a.set(i, t)
+	}
+}
+
+// replicate returns how many new replicas the open unit needs, or fails it.
+func (a *advancer) replicate(p Policy) int {
+	var failed, outstanding, candidates, inconclusive int
+	for _, t := range a.tasks {
+		switch {
+		case t.Outcome.Failed():
+			failed++
+		case t.State == TaskUnsent || t.State == TaskInProgress:
+			outstanding++
+		case candidate(t):
+			candidates++
+			if t.ValidateState == ValidateInconclusive {
+				inconclusive++
+			}
+		}
+	}
+	if failed > p.MaxErrorReplicas {
+		a.fail(fmt.Sprintf("too many failed replicas (%d, the limit is %d)", failed, p.MaxErrorReplicas))
+		return 0
+	}
+	want := p.TargetReplicas
+	if inconclusive > 0 {
+		// Outputs disagree: one more opinion than we have may settle it.
+		want = max(want, candidates+1)
+	}
+	missing := want - outstanding - candidates
+	if missing <= 0 {
+		return 0
+	}
+	issue := min(missing, p.MaxTotalReplicas-len(a.tasks))
+	if issue <= 0 && outstanding == 0 {
+		a.fail(fmt.Sprintf("no quorum after %d replicas (the limit)", len(a.tasks)))
+		return 0
+	}
+	return max(issue, 0)
+}
+
+func (a *advancer) fail(reason string) {
+	a.unit.State = UnitFailed
+	a.unit.Error = reason
+}
+
+func (a *advancer) withdrawUnsent() {
+	for i, t := range a.tasks {
+		if t.State == TaskUnsent {
+			t.State, t.Outcome = TaskOver, OutcomeNotNeeded
+			a.set(i, t)
+		}
+	}
+}
