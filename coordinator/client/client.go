@@ -37,6 +37,9 @@ func (c *Client) WithKey(key string) *Client {
 	return &Client{baseURL: c.baseURL, key: key, http: c.http}
 }
 
+// Key returns the credential the client sends.
+func (c *Client) Key() string { return c.key }
+
 // Error is a non-2xx answer from the coordinator.
 type Error struct {
 	Status  int
