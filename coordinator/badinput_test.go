@@ -147,4 +147,3 @@ func TestBadInputGetsJSONErrorAndChangesNothing(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
-
