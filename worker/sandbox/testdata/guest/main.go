@@ -1,0 +1,63 @@
+// Command guest is a tiny WebAssembly program for the sandbox's tests: its
+// first argument says what to do.
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+)
+
+func main() {
+	mode := ""
+	if len(os.Args) > 1 {
+		mode = os.Args[1]
+	}
+	switch mode {
+	case "echo": // stdin to stdout, upper-cased
+		b, _ := io.ReadAll(os.Stdin)
+		fmt.Print(strings.ToUpper(string(b)))
+	case "fail":
+		fmt.Fprintln(os.Stderr, "something went wrong")
+		os.Exit(3)
+	case "flood": // more output than any limit in the tests
+		chunk := strings.Repeat("x", 1<<16)
+		for range 64 {
+			fmt.Print(chunk)
+		}
+	case "scratch": // write then read a file in the scratch directory
+		if err := os.WriteFile("/scratch/state", []byte("kept"), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		b, err := os.ReadFile("/scratch/state")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Print(string(b))
+	case "escape": // try to read outside the sandbox
+		if _, err := os.ReadFile("/etc/passwd"); err == nil {
+			fmt.Print("read /etc/passwd")
+			return
+		}
+		fmt.Print("denied")
+	case "network":
+		if _, err := net.Dial("tcp", "127.0.0.1:80"); err == nil {
+			fmt.Print("connected")
+			return
+		}
+		fmt.Print("no network")
+	case "hog": // allocate far more memory than the limit
+		var keep [][]byte
+		for range 1024 {
+			keep = append(keep, make([]byte, 1<<20))
+		}
+		fmt.Print(len(keep))
+	default:
+		fmt.Fprintln(os.Stderr, "unknown mode", mode)
+		os.Exit(2)
+	}
+}
