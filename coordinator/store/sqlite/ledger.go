@@ -16,15 +16,32 @@ func (t *Tx) LedgerRecord(ctx context.Context, lt payouts.Transaction, now time.
 	if err := lt.Validate(); err != nil {
 		return false, fmt.Errorf("recording ledger transaction: %w", err)
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_transactions (key, memo, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO NOTHING`, lt.Key, lt.Memo, now.UnixMilli())
+	var seen int
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM ledger_transactions WHERE key = ?`, lt.Key).Scan(&seen); err != nil {
+		return false, fmt.Errorf("looking up ledger transaction %s: %w", lt.Key, err)
+	}
+	if seen > 0 {
+		return false, nil // already recorded: idempotent
+	}
+	// Check every floor before writing anything, so a refused transaction
+	// leaves no trace even if the caller went on to commit.
+	for _, e := range lt.Entries {
+		if e.Amount >= 0 || e.Account.MayGoNegative() {
+			continue
+		}
+		balance, err := t.LedgerBalance(ctx, e.Account)
+		if err != nil {
+			return false, err
+		}
+		if balance+e.Amount < 0 {
+			return false, workunits.Errorf(workunits.EINSUFFICIENT, "%s has %s %s, %s needed",
+				e.Account, payouts.FormatMicros(balance), payouts.Currency, payouts.FormatMicros(-e.Amount))
+		}
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_transactions (key, memo, created_at) VALUES (?, ?, ?)`,
+		lt.Key, lt.Memo, now.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("recording ledger transaction %s: %w", lt.Key, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return false, fmt.Errorf("recording ledger transaction %s: %w", lt.Key, err)
-	} else if n == 0 {
-		return false, nil // already recorded: idempotent
 	}
 	txID, err := res.LastInsertId()
 	if err != nil {
@@ -35,16 +52,9 @@ func (t *Tx) LedgerRecord(ctx context.Context, lt payouts.Transaction, now time.
 			txID, e.Account, e.Amount); err != nil {
 			return false, fmt.Errorf("recording entry for %s: %w", e.Account, err)
 		}
-		var balance int64
-		if err := t.tx.QueryRowContext(ctx, `INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
-			ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance RETURNING balance`,
-			e.Account, e.Amount).Scan(&balance); err != nil {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
+			ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance`, e.Account, e.Amount); err != nil {
 			return false, fmt.Errorf("updating balance of %s: %w", e.Account, err)
-		}
-		if balance < 0 && !e.Account.MayGoNegative() {
-			// The caller's transaction rolls back, taking the entries with it.
-			return false, workunits.Errorf(workunits.EINSUFFICIENT, "%s has %s %s, %s needed",
-				e.Account, payouts.FormatMicros(balance-e.Amount), payouts.Currency, payouts.FormatMicros(-e.Amount))
 		}
 	}
 	return true, nil

@@ -98,10 +98,10 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
+	// Roll back on every way out, a panic included: the transaction holds
+	// the only connection, and with it the database's write lock.
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	if err := fn(&Tx{tx: tx}); err != nil {
-		if rbErr := tx.Rollback(); rbErr != nil {
-			return errors.Join(err, fmt.Errorf("rolling back: %w", rbErr))
-		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -14,13 +14,14 @@ func (t *Tx) TaskInsertMany(ctx context.Context, unitIDs []int64, now time.Time)
 	if len(unitIDs) == 0 {
 		return nil
 	}
-	stmt, err := t.tx.PrepareContext(ctx, `INSERT INTO tasks (unit_id, state, validate_state, created_at) VALUES (?, ?, ?, ?)`)
+	stmt, err := t.tx.PrepareContext(ctx, `INSERT INTO tasks (unit_id, job_id, state, validate_state, created_at)
+		VALUES (?, (SELECT job_id FROM units WHERE id = ?), ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("preparing task insert: %w", err)
 	}
 	defer stmt.Close()
 	for _, u := range unitIDs {
-		if _, err := stmt.ExecContext(ctx, u, workunits.TaskUnsent, workunits.ValidatePending, now.UnixMilli()); err != nil {
+		if _, err := stmt.ExecContext(ctx, u, u, workunits.TaskUnsent, workunits.ValidatePending, now.UnixMilli()); err != nil {
 			return fmt.Errorf("inserting task of unit %d: %w", u, err)
 		}
 	}
@@ -114,12 +115,13 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 	if p.Max <= 0 {
 		return nil, nil
 	}
+	// Oldest job first, so that a replacement replica of an old job is not
+	// queued behind every task of newer jobs.
 	rows, err := t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, j.deadline_ms FROM tasks t
-		JOIN units u ON u.id = t.unit_id
-		JOIN jobs j ON j.id = u.job_id
+		JOIN jobs j ON j.id = t.job_id
 		WHERE t.state = 'unsent' AND j.state = 'active'
 		  AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.unit_id = t.unit_id AND o.host_id = ?)
-		ORDER BY t.id LIMIT ?`, p.HostID, p.Max*leaseWindow)
+		ORDER BY t.job_id, t.id LIMIT ?`, p.HostID, p.Max*leaseWindow)
 	if err != nil {
 		return nil, fmt.Errorf("finding unsent tasks: %w", err)
 	}

@@ -80,6 +80,7 @@ CREATE INDEX units_open ON units (job_id) WHERE state = 'open';
 CREATE TABLE tasks (
     id             INTEGER PRIMARY KEY,
     unit_id        INTEGER NOT NULL REFERENCES units (id),
+    job_id         INTEGER NOT NULL REFERENCES jobs (id), -- copied from the unit, so leasing can walk jobs in order by index
     host_id        INTEGER REFERENCES hosts (id),
     state          TEXT    NOT NULL,
     outcome        TEXT    NOT NULL DEFAULT '',
@@ -95,7 +96,7 @@ CREATE TABLE tasks (
 );
 CREATE INDEX tasks_unit ON tasks (unit_id);
 CREATE INDEX tasks_host ON tasks (host_id);
-CREATE INDEX tasks_unsent ON tasks (id) WHERE state = 'unsent';
+CREATE INDEX tasks_unsent ON tasks (job_id, id) WHERE state = 'unsent';
 CREATE INDEX tasks_deadline ON tasks (deadline_at) WHERE state = 'in_progress';
 
 -- The ledger is append-only: corrections are new transactions.

@@ -1,0 +1,194 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/payouts"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+// record runs one LedgerRecord in its own transaction and returns what
+// InTx returned, so a failed record is rolled back as callers do.
+func record(t *testing.T, s store.Store, lt payouts.Transaction) (bool, error) {
+	t.Helper()
+	var recorded bool
+	err := s.InTx(t.Context(), func(tx store.Tx) (err error) {
+		recorded, err = tx.LedgerRecord(t.Context(), lt, t0)
+		return err
+	})
+	return recorded, err
+}
+
+// wantBalances fails the test unless each account has the given balance.
+func wantBalances(t *testing.T, s store.Store, want map[payouts.Account]int64) {
+	t.Helper()
+	inTx(t, s, func(tx store.Tx, f *factory) error {
+		for acct, w := range want {
+			got, err := tx.LedgerBalance(t.Context(), acct)
+			if err != nil {
+				return err
+			}
+			if got != w {
+				t.Errorf("balance of %s = %d, want %d", acct, got, w)
+			}
+		}
+		return nil
+	})
+}
+
+// wantAudit fails the test unless the ledger is balanced and holds exactly
+// the given number of transactions and entries.
+func wantAudit(t *testing.T, s store.Store, transactions, entries int) {
+	t.Helper()
+	inTx(t, s, func(tx store.Tx, f *factory) error {
+		a, err := tx.LedgerAudit(t.Context())
+		if err != nil {
+			return err
+		}
+		if !a.Balanced() || a.Sum != 0 || a.Transactions != transactions || a.Entries != entries {
+			t.Errorf("LedgerAudit = %+v, want balanced with %d transactions and %d entries", a, transactions, entries)
+		}
+		return nil
+	})
+}
+
+func entry(acct payouts.Account, amount int64) payouts.Entry {
+	return payouts.Entry{Account: acct, Amount: amount}
+}
+
+func testLedger(t *testing.T, newStore func(*testing.T) store.Store) {
+	const project, job = 7, 70
+	budget, escrow := payouts.ProjectBudget(project), payouts.JobEscrow(job)
+
+	t.Run("EmptyLedger", func(t *testing.T) {
+		s := setup(t, newStore)
+		wantAudit(t, s, 0, 0)
+		wantBalances(t, s, map[payouts.Account]int64{budget: 0, payouts.ExternalFunding: 0})
+	})
+
+	t.Run("RecordOnce", func(t *testing.T) {
+		s := setup(t, newStore)
+		fund := payouts.Fund(project, 1_000_000, "request-1")
+		if ok, err := record(t, s, fund); err != nil || !ok {
+			t.Fatalf("first LedgerRecord = %v, %v; want true, nil", ok, err)
+		}
+		// Money from outside makes external:funding negative, and that is allowed.
+		want := map[payouts.Account]int64{budget: 1_000_000, payouts.ExternalFunding: -1_000_000}
+		wantBalances(t, s, want)
+
+		// A retried request, even with a different amount, records nothing.
+		retry := payouts.Fund(project, 5_000_000, "request-1")
+		if ok, err := record(t, s, retry); err != nil || ok {
+			t.Errorf("LedgerRecord of a recorded key = %v, %v; want false, nil", ok, err)
+		}
+		wantBalances(t, s, want)
+		wantAudit(t, s, 1, 2)
+	})
+
+	t.Run("RecordOnceInOneTx", func(t *testing.T) {
+		s := setup(t, newStore)
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			fund := payouts.Fund(project, 300, "request-1")
+			for i, want := range []bool{true, false} {
+				ok, err := tx.LedgerRecord(t.Context(), fund, t0)
+				if err != nil {
+					return err
+				}
+				if ok != want {
+					t.Errorf("LedgerRecord #%d = %v, want %v", i+1, ok, want)
+				}
+			}
+			return nil
+		})
+		wantBalances(t, s, map[payouts.Account]int64{budget: 300})
+	})
+
+	t.Run("ManyEntries", func(t *testing.T) {
+		s := setup(t, newStore)
+		c1, c2 := payouts.ContributorAvailable(1), payouts.ContributorAvailable(2)
+		txs := []payouts.Transaction{
+			payouts.Fund(project, 1000, "r1"),
+			payouts.Escrow(job, project, 600),
+			{Key: "split", Memo: "two rewards at once", Entries: []payouts.Entry{entry(escrow, -500), entry(c1, 300), entry(c2, 200)}},
+			payouts.Release(job, project, 100),
+		}
+		for _, lt := range txs {
+			if ok, err := record(t, s, lt); err != nil || !ok {
+				t.Fatalf("LedgerRecord(%s) = %v, %v; want true, nil", lt.Key, ok, err)
+			}
+		}
+		wantBalances(t, s, map[payouts.Account]int64{payouts.ExternalFunding: -1000, budget: 500, escrow: 0, c1: 300, c2: 200,
+			payouts.ContributorAvailable(3): 0})
+		wantAudit(t, s, 4, 9)
+	})
+
+	t.Run("Invalid", func(t *testing.T) {
+		tests := []struct {
+			name    string
+			entries []payouts.Entry
+		}{
+			{"Unbalanced", []payouts.Entry{entry(payouts.ExternalFunding, -100), entry(budget, 99)}},
+			{"OneEntry", []payouts.Entry{entry(budget, 100)}},
+			{"ZeroAmount", []payouts.Entry{entry(payouts.ExternalFunding, 0), entry(budget, 0)}},
+			{"AccountTwice", []payouts.Entry{entry(payouts.ExternalFunding, -100), entry(budget, 50), entry(budget, 50)}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				s := setup(t, newStore)
+				if ok, err := record(t, s, payouts.Transaction{Key: "bad", Entries: tt.entries}); err == nil || ok {
+					t.Errorf("LedgerRecord = %v, %v; want an error", ok, err)
+				}
+				wantAudit(t, s, 0, 0)
+				wantBalances(t, s, map[payouts.Account]int64{budget: 0, payouts.ExternalFunding: 0})
+			})
+		}
+	})
+
+	t.Run("Insufficient", func(t *testing.T) {
+		tests := []struct {
+			name string
+			lt   payouts.Transaction
+		}{
+			{"DebitFirst", payouts.Escrow(job, project, 150)},
+			// The floor holds whichever entry comes first.
+			{"CreditFirst", payouts.Transaction{Key: payouts.Escrow(job, project, 150).Key,
+				Entries: []payouts.Entry{entry(escrow, 150), entry(budget, -150)}}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				s := setup(t, newStore)
+				if _, err := record(t, s, payouts.Fund(project, 100, "r1")); err != nil {
+					t.Fatal(err)
+				}
+				ok, err := record(t, s, tt.lt)
+				if ok {
+					t.Errorf("LedgerRecord of an overdraft = true, want false")
+				}
+				wantCode(t, err, workunits.EINSUFFICIENT)
+				wantBalances(t, s, map[payouts.Account]int64{budget: 100, escrow: 0})
+				wantAudit(t, s, 1, 2)
+
+				// The key was not used up: once funded, the same transaction records.
+				if _, err := record(t, s, payouts.Fund(project, 100, "r2")); err != nil {
+					t.Fatal(err)
+				}
+				if ok, err := record(t, s, tt.lt); err != nil || !ok {
+					t.Errorf("LedgerRecord after funding = %v, %v; want true, nil", ok, err)
+				}
+				wantBalances(t, s, map[payouts.Account]int64{budget: 50, escrow: 150, payouts.ExternalFunding: -200})
+				wantAudit(t, s, 3, 6)
+			})
+		}
+	})
+
+	t.Run("ExactlyToZero", func(t *testing.T) {
+		s := setup(t, newStore)
+		for _, lt := range []payouts.Transaction{payouts.Fund(project, 150, "r1"), payouts.Escrow(job, project, 150)} {
+			if ok, err := record(t, s, lt); err != nil || !ok {
+				t.Fatalf("LedgerRecord(%s) = %v, %v; want true, nil", lt.Key, ok, err)
+			}
+		}
+		wantBalances(t, s, map[payouts.Account]int64{budget: 0, escrow: 150})
+	})
+}
