@@ -50,6 +50,12 @@ func main() {
 			return
 		}
 		fmt.Print("no network")
+	case "spin": // burn CPU for a while
+		x := uint64(1)
+		for i := range 50_000_000 {
+			x = x*6364136223846793005 + uint64(i)
+		}
+		fmt.Print(x != 0)
 	case "hog": // allocate far more memory than the limit
 		var keep [][]byte
 		for range 1024 {
