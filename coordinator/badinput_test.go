@@ -39,8 +39,8 @@ func TestBadInputGetsJSONErrorAndChangesNothing(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	job := b.submit(t, api.Policy{MinQuorum: 2, TargetReplicas: 2, DeadlineSeconds: 600}, 100, `{"k":1,"seed":1,"n":10}`)
-	ada := b.contributor(t, "Ada")
-	hostA, hostB := b.host(t, ada, "pc-a"), b.host(t, ada, "pc-b")
+	ada, grace := b.contributor(t, "Ada"), b.contributor(t, "Grace")
+	hostA, hostB := b.host(t, ada, "pc-a"), b.host(t, grace, "pc-b")
 	leaseA, err := hostA.RequestWork(ctx, 1)
 	if err != nil || len(leaseA.Tasks) != 1 {
 		t.Fatalf("lease: %+v, %v", leaseA, err)
@@ -97,13 +97,15 @@ func TestBadInputGetsJSONErrorAndChangesNothing(t *testing.T) {
 			`{"reports":[{"task_id":` + itoa(leaseB.Tasks[0].ID) + `,"outcome":"success","output":"eA=="},{"task_id":` + itoa(taskA) + `,"outcome":"success"}]}`, 404, "not assigned"},
 		{"bad outcome", "POST", "/api/v1/reports", hostToken, "application/json",
 			`{"reports":[{"task_id":` + itoa(leaseB.Tasks[0].ID) + `,"outcome":"meh"}]}`, 400, "outcome must be"},
+		{"deadline that would overflow", "POST", "/api/v1/jobs", b.project.APIKey, "application/json", `{"app":"markers","units":[1],"policy":{"deadline_seconds":18446744075}}`, 400, "deadline_seconds"},
+		{"sweep over the whole int64 range", "POST", "/api/v1/jobs", b.project.APIKey, "application/json", `{"app":"markers","sweep":{"a":{"from":-9223372036854775808,"to":9223372036854775807}}}`, 400, "more than"},
 		{"too many tasks asked", "POST", "/api/v1/work", hostToken, "application/json", `{"max_tasks":100000}`, 400, "max_tasks"},
 		{"host without cores", "POST", "/api/v1/hosts", accountKey, "application/json", `{"name":"x","platform":"y","cores":0}`, 400, "cores"},
 		{"unknown module", "GET", "/api/v1/modules/" + strings.Repeat("0", 64), hostToken, "", "", 404, "not found"},
 		{"unknown route", "GET", "/api/v1/nothing", "", "", "", 404, "no route"},
 		{"wrong method", "DELETE", "/api/v1/jobs", b.project.APIKey, "", "", 405, "not allowed"},
 	}
-	before := b.snapshot(t, job.ID, ada)
+	before := b.snapshot(t, job.ID, ada, grace)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, err := http.NewRequest(tt.method, b.coord.URL+tt.path, strings.NewReader(tt.body))
@@ -137,7 +139,7 @@ func TestBadInputGetsJSONErrorAndChangesNothing(t *testing.T) {
 			}
 		})
 	}
-	if after := b.snapshot(t, job.ID, ada); after != before {
+	if after := b.snapshot(t, job.ID, ada, grace); after != before {
 		t.Errorf("bad requests changed stored state:\nbefore %s\nafter  %s", before, after)
 	}
 	// The refused batch left host B's task in progress and reportable.

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -113,7 +114,7 @@ func operatorKeyFile(dataDir string) (key, path string, err error) {
 	path = filepath.Join(dataDir, "operator.key")
 	b, err := os.ReadFile(path)
 	if err == nil {
-		return string(trimSpace(b)), path, nil
+		return string(bytes.TrimSpace(b)), path, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", path, fmt.Errorf("reading %s: %w", path, err)
@@ -123,13 +124,6 @@ func operatorKeyFile(dataDir string) (key, path string, err error) {
 		return "", path, fmt.Errorf("writing %s: %w", path, err)
 	}
 	return key, path, nil
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 func envOr(getenv func(string) string, name, def string) string {

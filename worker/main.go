@@ -11,15 +11,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/client"
 	"github.com/nightshift-platform/nightshift/worker/agent"
+	"github.com/nightshift-platform/nightshift/worker/atomicfile"
 	"github.com/nightshift-platform/nightshift/worker/sandbox"
 )
 
@@ -31,6 +35,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// maxSlots is the most tasks a coordinator hands out per request.
+const maxSlots = 64
 
 const usage = `usage: worker run --coordinator URL --account-key KEY [flags]
 
@@ -66,8 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *wrongPct < 0 || *wrongPct > 100 {
 		return fmt.Errorf("--wrong-output-percent must be between 0 and 100, got %d", *wrongPct)
 	}
-	if *slots < 1 || *slots > 256 {
-		return fmt.Errorf("--slots must be between 1 and 256, got %d", *slots)
+	if *slots < 1 || *slots > maxSlots {
+		return fmt.Errorf("--slots must be between 1 and %d, got %d", maxSlots, *slots)
 	}
 	if *stateDir == "" {
 		dir, err := os.UserConfigDir()
@@ -131,7 +138,9 @@ func attach(ctx context.Context, coordinator, accountKey, stateDir string, info 
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	base := client.New(coordinator, "", nil)
+	coordinator = strings.TrimSuffix(coordinator, "/")
+	// A bound on every call: a half-open connection must not stall the worker.
+	base := client.New(coordinator, "", &http.Client{Timeout: 2 * time.Minute})
 	if st.Coordinator == coordinator && st.HostToken != "" {
 		return base.WithKey(st.HostToken), nil
 	}
@@ -147,7 +156,7 @@ func attach(ctx context.Context, coordinator, accountKey, stateDir string, info 
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return nil, fmt.Errorf("saving host token: %w", err)
 	}
 	return base.WithKey(h.HostToken), nil

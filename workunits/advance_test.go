@@ -246,7 +246,7 @@ func TestApplyReport(t *testing.T) {
 			}
 			wantHash := ""
 			if tt.report.Outcome == OutcomeSuccess {
-				wantHash = OutputHash(tt.report.Output)
+				wantHash = Hash(tt.report.Output)
 			}
 			if got.OutputSHA256 != wantHash {
 				t.Errorf("output hash = %q, want %q", got.OutputSHA256, wantHash)

@@ -39,7 +39,7 @@ func (p Policy) WithDefaults() Policy {
 		p.MinQuorum = DefaultPolicy.MinQuorum
 	}
 	if p.TargetReplicas == 0 {
-		p.TargetReplicas = max(p.MinQuorum, DefaultPolicy.TargetReplicas)
+		p.TargetReplicas = p.MinQuorum
 	}
 	if p.MaxErrorReplicas == 0 {
 		p.MaxErrorReplicas = DefaultPolicy.MaxErrorReplicas

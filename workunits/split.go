@@ -46,17 +46,16 @@ func (p SweepParam) values(name string) ([]json.RawMessage, error) {
 	if *p.To < *p.From {
 		return nil, Errorf(EINVALID, "sweep parameter %q: to (%d) is below from (%d)", name, *p.To, *p.From)
 	}
-	// Check the count before materialising, so a huge range fails fast.
-	count := (uint64(*p.To-*p.From) / uint64(step)) + 1
-	if count > MaxUnitsPerJob {
-		return nil, Errorf(EINVALID, "sweep parameter %q has %d values, a job may have at most %d units", name, count, MaxUnitsPerJob)
+	// Count before materialising, in unsigned arithmetic so that the
+	// widest int64 range cannot wrap around.
+	span := uint64(*p.To) - uint64(*p.From)
+	if span/uint64(step) >= MaxUnitsPerJob {
+		return nil, Errorf(EINVALID, "sweep parameter %q has more than %d values, the most units a job may have", name, MaxUnitsPerJob)
 	}
-	out := make([]json.RawMessage, 0, count)
-	for v := *p.From; v <= *p.To; v += step {
-		out = append(out, json.RawMessage(strconv.FormatInt(v, 10)))
-		if v > *p.To-step { // avoid overflow at the top of the int64 range
-			break
-		}
+	count := span/uint64(step) + 1
+	out := make([]json.RawMessage, count)
+	for i := range out {
+		out[i] = json.RawMessage(strconv.FormatInt(*p.From+int64(i)*step, 10))
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package workunits
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -38,6 +39,9 @@ func TestExpandSweep(t *testing.T) {
 		{name: "negative step", params: map[string]SweepParam{"a": {From: i64(1), To: i64(5), Step: -1}}, wantCode: EINVALID},
 		{name: "bad JSON value", params: map[string]SweepParam{"a": {Values: []json.RawMessage{json.RawMessage("{")}}}, wantCode: EINVALID},
 		{name: "too many units", params: map[string]SweepParam{"a": {From: i64(1), To: i64(1000)}, "b": {From: i64(1), To: i64(1000)}}, wantCode: EINVALID},
+		{name: "the whole int64 range", params: map[string]SweepParam{"a": {From: i64(math.MinInt64), To: i64(math.MaxInt64)}}, wantCode: EINVALID},
+		{name: "top of the int64 range", params: map[string]SweepParam{"a": {From: i64(math.MaxInt64 - 2), To: i64(math.MaxInt64), Step: 2}},
+			want: []string{`{"a":9223372036854775805}`, `{"a":9223372036854775807}`}},
 		{name: "huge single range", params: map[string]SweepParam{"a": {From: i64(0), To: i64(1 << 62)}}, wantCode: EINVALID},
 	}
 	for _, tt := range tests {

@@ -119,14 +119,15 @@ func ApplyReport(t Task, hostID int64, r Report, now time.Time) (Task, error) {
 	t.CPUTime = r.CPUTime
 	t.Stderr = tail(r.Stderr, MaxStderrKept)
 	if r.Outcome == OutcomeSuccess {
-		t.OutputSHA256 = OutputHash(r.Output)
+		t.OutputSHA256 = Hash(r.Output)
 	}
 	return t, nil
 }
 
-// OutputHash is how outputs are compared bitwise.
-func OutputHash(output []byte) string {
-	sum := sha256.Sum256(output)
+// Hash is the lowercase hex SHA-256 that identifies content in Nightshift:
+// outputs are compared bitwise by it, and modules are named by it.
+func Hash(b []byte) string {
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
 

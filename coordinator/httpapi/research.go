@@ -119,8 +119,10 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		if req.Policy.DeadlineSeconds < 0 {
-			s.error(w, r, workunits.Errorf(workunits.EINVALID, "policy.deadline_seconds must not be negative"))
+		// Checked before converting: a huge value would wrap round to a small duration.
+		if maxSec := int(workunits.MaxDeadline / time.Second); req.Policy.DeadlineSeconds < 0 || req.Policy.DeadlineSeconds > maxSec {
+			s.error(w, r, workunits.Errorf(workunits.EINVALID, "policy.deadline_seconds must be between %d and %d",
+				int(workunits.MinDeadline/time.Second), maxSec))
 			return
 		}
 		job, err := s.svc.SubmitJob(r.Context(), projectOf(r).ID, service.JobRequest{

@@ -33,7 +33,7 @@ func (s *Service) UploadAppVersion(ctx context.Context, projectID int64, appName
 	if err := s.checkModule(ctx, module); err != nil {
 		return workunits.AppVersion{}, workunits.Errorf(workunits.EINVALID, "module does not compile: %v", err)
 	}
-	sha := workunits.OutputHash(module)
+	sha := workunits.Hash(module)
 	var v workunits.AppVersion
 	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
 		if err := tx.BlobPut(ctx, sha, module); err != nil {

@@ -6,10 +6,8 @@ package service
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"log/slog"
 	"strings"
 	"time"
@@ -81,10 +79,7 @@ func NewKey(prefix string) string {
 
 // hashKey is what the store keeps instead of a key: the keys are random and
 // long, so a plain SHA-256 is enough and lets lookups use an index.
-func hashKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
+func hashKey(key string) string { return workunits.Hash([]byte(key)) }
 
 var errMissingKey = workunits.Errorf(workunits.EUNAUTHORIZED, "missing credentials: send 'Authorization: Bearer <key>'")
 

@@ -181,11 +181,14 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 			jobs[u.JobID] = job
 		}
 		plan := workunits.Advance(u, tasksByUnit[u.ID], job.Policy, now)
-		if plan.Unit.State != u.State || plan.Unit.CanonicalTaskID != u.CanonicalTaskID || plan.Unit.Error != u.Error {
+		unitChanged := plan.Unit.State != u.State || plan.Unit.CanonicalTaskID != u.CanonicalTaskID || plan.Unit.Error != u.Error
+		if unitChanged {
 			changedUnits = append(changedUnits, plan.Unit)
-			if plan.Unit.State.Terminal() {
-				finishedJobs[u.JobID] = true
-			}
+		}
+		// A finished unit's last running replica (reported late, or
+		// expired) may be what the job was waiting for.
+		if plan.Unit.State.Terminal() && (unitChanged || len(plan.Changed) > 0) {
+			finishedJobs[u.JobID] = true
 		}
 		changedTasks = append(changedTasks, plan.Changed...)
 		for range plan.NewTasks {
@@ -234,17 +237,28 @@ func (s *Service) payValid(ctx context.Context, tx store.Tx, valid []workunits.T
 			continue
 		}
 		if _, err := tx.LedgerRecord(ctx, payouts.Reward(t.ID, job.ID, contributorOf[t.HostID], job.RewardMicros), now); err != nil {
-			return fmt.Errorf("paying task %d: %w", t.ID, err)
+			// Escrow covers every task a unit may ever have, so this is a
+			// bug, not the host's fault: keep the code (and account names)
+			// out of the answer, and let the report be retried.
+			return fmt.Errorf("paying task %d: %s", t.ID, err)
 		}
 	}
 	return nil
 }
 
-// finishJobIfDone marks a job done once no unit is open and returns the
-// unused escrow to the project.
+// finishJobIfDone marks a job done once no unit is open and no replica is
+// still running (a late replica that proves valid is paid from the escrow),
+// then returns the unused escrow to the project.
 func (s *Service) finishJobIfDone(ctx context.Context, tx store.Tx, job workunits.Job, now time.Time) error {
+	if job.State != workunits.JobActive {
+		return nil
+	}
 	open, err := tx.JobOpenUnitCount(ctx, job.ID)
 	if err != nil || open > 0 {
+		return err
+	}
+	running, err := tx.JobTaskInProgressCount(ctx, job.ID)
+	if err != nil || running > 0 {
 		return err
 	}
 	if err := tx.JobFinish(ctx, job.ID, now); err != nil {

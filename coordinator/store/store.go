@@ -55,6 +55,8 @@ type Tx interface {
 	JobFinish(ctx context.Context, id int64, now time.Time) error
 	// JobOpenUnitCount counts the job's units that are not yet done or failed.
 	JobOpenUnitCount(ctx context.Context, jobID int64) (int, error)
+	// JobTaskInProgressCount counts the job's tasks still held by hosts.
+	JobTaskInProgressCount(ctx context.Context, jobID int64) (int, error)
 	JobProgress(ctx context.Context, jobID int64) (JobProgress, error)
 	// JobResultList returns up to limit units with Seq > afterSeq, in order.
 	JobResultList(ctx context.Context, jobID int64, afterSeq, limit int) ([]UnitResult, error)
@@ -73,16 +75,20 @@ type Tx interface {
 	// fields of each task.
 	TaskUpdateMany(ctx context.Context, tasks []workunits.Task) error
 	TaskOutputSetMany(ctx context.Context, outputs map[int64][]byte) error
-	// TaskLease hands up to Max unsent tasks of active jobs to a host, never
-	// two tasks of one unit to the same host, oldest job first.
+	// TaskLease hands up to Max unsent tasks of active jobs to a host, oldest
+	// job first, never two tasks of one unit to hosts of the same
+	// contributor: replicas that check each other must come from different
+	// people.
 	TaskLease(ctx context.Context, p TaskLeaseParams) ([]Lease, error)
 	// TaskUnitsOverdue returns units having an in-progress task whose
 	// deadline is not after now.
 	TaskUnitsOverdue(ctx context.Context, now time.Time, limit int) ([]int64, error)
 
 	// LedgerRecord records a balanced transaction once per key. It returns
-	// false if the key was already recorded, and a workunits.EINSUFFICIENT
-	// error if an account that may not go negative would.
+	// false if the same transaction was already recorded under the key, a
+	// workunits.ECONFLICT error if different entries were, and a
+	// workunits.EINSUFFICIENT error if an account that may not go negative
+	// would. A refused transaction writes nothing.
 	LedgerRecord(ctx context.Context, t payouts.Transaction, now time.Time) (bool, error)
 	LedgerBalance(ctx context.Context, account payouts.Account) (int64, error)
 	LedgerAudit(ctx context.Context) (LedgerAudit, error)

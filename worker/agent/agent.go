@@ -4,8 +4,6 @@ package agent
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -18,7 +16,9 @@ import (
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/client"
+	"github.com/nightshift-platform/nightshift/worker/atomicfile"
 	"github.com/nightshift-platform/nightshift/worker/sandbox"
+	"github.com/nightshift-platform/nightshift/workunits"
 )
 
 // Executor runs one module; *sandbox.Sandbox is the real one.
@@ -72,6 +72,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			return nil
 		case client.StatusOf(err) == http.StatusUnauthorized:
 			return fmt.Errorf("the coordinator refused this host: %w", err)
+		case client.StatusOf(err) >= 400 && client.StatusOf(err) < 500 && client.StatusOf(err) != http.StatusTooManyRequests:
+			// Asking again the same way gets the same answer.
+			return fmt.Errorf("the coordinator refused the work request: %w", err)
 		case err != nil:
 			a.log.Warn("asking for work failed; will retry", "err", err, "retry_in", backoff)
 			sleep(ctx, backoff)
@@ -84,11 +87,16 @@ func (a *Agent) Run(ctx context.Context) error {
 			sleep(ctx, jitter(max(wait, 100*time.Millisecond)))
 			continue
 		}
-		reports := a.runAll(ctx, work.Tasks)
-		if ctx.Err() != nil {
+		done := make(chan []api.Report, 1)
+		go func() { done <- a.runAll(ctx, work.Tasks) }()
+		select {
+		case <-ctx.Done():
+			// A module cannot be interrupted mid-run; the process is
+			// exiting and the tasks will be reissued after their deadline.
 			return nil
+		case reports := <-done:
+			a.report(ctx, reports)
 		}
-		a.report(ctx, reports)
 	}
 	return nil
 }
@@ -161,7 +169,7 @@ func (a *Agent) module(ctx context.Context, sha string) ([]byte, error) {
 	var path string
 	if a.cfg.ModuleDir != "" {
 		path = filepath.Join(a.cfg.ModuleDir, sha+".wasm")
-		if m, err := os.ReadFile(path); err == nil && hashOf(m) == sha {
+		if m, err := os.ReadFile(path); err == nil && workunits.Hash(m) == sha {
 			a.modules[sha] = m
 			return m, nil
 		}
@@ -170,11 +178,11 @@ func (a *Agent) module(ctx context.Context, sha string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("downloading module: %w", err)
 	}
-	if hashOf(m) != sha {
+	if workunits.Hash(m) != sha {
 		return nil, fmt.Errorf("downloaded module %s: %w", sha, sandbox.ErrHashMismatch)
 	}
 	if path != "" {
-		if err := writeFileAtomic(path, m); err != nil {
+		if err := atomicfile.Write(path, m, 0o600); err != nil {
 			a.log.Warn("could not cache module", "sha256", sha, "err", err)
 		}
 	}
@@ -209,11 +217,6 @@ func (a *Agent) report(ctx context.Context, reports []api.Report) {
 	}
 }
 
-func hashOf(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -226,35 +229,4 @@ func sleep(ctx context.Context, d time.Duration) {
 // jitter spreads many hosts' polls so they do not arrive in lockstep.
 func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
-}
-
-// writeFileAtomic writes via a temporary file and rename, so a crash never
-// leaves a half-written file under the final name.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
 }

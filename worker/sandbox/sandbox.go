@@ -6,8 +6,6 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -17,6 +15,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/nightshift-platform/nightshift/workunits"
 )
 
 // Config sets the sandbox's limits.
@@ -74,8 +74,7 @@ func (s *Sandbox) compile(ctx context.Context, sha string, module []byte) (wazer
 	if c, ok := s.compiled[sha]; ok {
 		return c, nil
 	}
-	sum := sha256.Sum256(module)
-	if hex.EncodeToString(sum[:]) != sha {
+	if workunits.Hash(module) != sha {
 		return nil, fmt.Errorf("module %s: %w", sha, ErrHashMismatch)
 	}
 	c, err := s.rt.CompileModule(ctx, module)

@@ -62,6 +62,15 @@ func (t *Tx) JobOpenUnitCount(ctx context.Context, jobID int64) (int, error) {
 	return n, nil
 }
 
+func (t *Tx) JobTaskInProgressCount(ctx context.Context, jobID int64) (int, error) {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM tasks WHERE job_id = ? AND state = ?`,
+		jobID, workunits.TaskInProgress).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting tasks in progress of job %d: %w", jobID, err)
+	}
+	return n, nil
+}
+
 func (t *Tx) JobProgress(ctx context.Context, jobID int64) (store.JobProgress, error) {
 	p := store.JobProgress{
 		Units:       map[workunits.UnitState]int{},

@@ -16,11 +16,14 @@ func (t *Tx) LedgerRecord(ctx context.Context, lt payouts.Transaction, now time.
 	if err := lt.Validate(); err != nil {
 		return false, fmt.Errorf("recording ledger transaction: %w", err)
 	}
-	var seen int
-	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM ledger_transactions WHERE key = ?`, lt.Key).Scan(&seen); err != nil {
-		return false, fmt.Errorf("looking up ledger transaction %s: %w", lt.Key, err)
+	recorded, err := t.ledgerEntries(ctx, lt.Key)
+	if err != nil {
+		return false, err
 	}
-	if seen > 0 {
+	if recorded != nil {
+		if !sameEntries(recorded, lt.Entries) {
+			return false, workunits.Errorf(workunits.ECONFLICT, "key %q was already used for a different transaction", lt.Key)
+		}
 		return false, nil // already recorded: idempotent
 	}
 	// Check every floor before writing anything, so a refused transaction
@@ -58,6 +61,41 @@ func (t *Tx) LedgerRecord(ctx context.Context, lt payouts.Transaction, now time.
 		}
 	}
 	return true, nil
+}
+
+// ledgerEntries returns the entries recorded under key, or nil if none.
+func (t *Tx) ledgerEntries(ctx context.Context, key string) (map[payouts.Account]int64, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT e.account, e.amount FROM ledger_entries e
+		JOIN ledger_transactions lt ON lt.id = e.transaction_id WHERE lt.key = ?`, key)
+	if err != nil {
+		return nil, fmt.Errorf("looking up ledger transaction %s: %w", key, err)
+	}
+	defer rows.Close()
+	var out map[payouts.Account]int64
+	for rows.Next() {
+		var a payouts.Account
+		var amount int64
+		if err := rows.Scan(&a, &amount); err != nil {
+			return nil, fmt.Errorf("scanning ledger entry: %w", err)
+		}
+		if out == nil {
+			out = map[payouts.Account]int64{}
+		}
+		out[a] = amount
+	}
+	return out, rows.Err()
+}
+
+func sameEntries(recorded map[payouts.Account]int64, entries []payouts.Entry) bool {
+	if len(recorded) != len(entries) {
+		return false
+	}
+	for _, e := range entries {
+		if amount, ok := recorded[e.Account]; !ok || amount != e.Amount {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *Tx) LedgerBalance(ctx context.Context, account payouts.Account) (int64, error) {

@@ -120,7 +120,9 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 	rows, err := t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, j.deadline_ms FROM tasks t
 		JOIN jobs j ON j.id = t.job_id
 		WHERE t.state = 'unsent' AND j.state = 'active'
-		  AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.unit_id = t.unit_id AND o.host_id = ?)
+		  AND NOT EXISTS (SELECT 1 FROM tasks o JOIN hosts oh ON oh.id = o.host_id
+		                  WHERE o.unit_id = t.unit_id
+		                    AND oh.contributor_id = (SELECT contributor_id FROM hosts WHERE id = ?))
 		ORDER BY t.job_id, t.id LIMIT ?`, p.HostID, p.Max*leaseWindow)
 	if err != nil {
 		return nil, fmt.Errorf("finding unsent tasks: %w", err)

@@ -200,7 +200,7 @@ func reported(tk workunits.Task, hostID int64, outcome workunits.Outcome, vs wor
 	tk.ReceivedAt = t0.Add(10 * time.Minute)
 	tk.CPUTime = cpu
 	if outcome == workunits.OutcomeSuccess {
-		tk.OutputSHA256 = workunits.OutputHash(fmt.Appendf(nil, "output of task %d", tk.ID))
+		tk.OutputSHA256 = workunits.Hash(fmt.Appendf(nil, "output of task %d", tk.ID))
 	}
 	return tk
 }

@@ -88,6 +88,35 @@ func testJobs(t *testing.T, newStore func(*testing.T) store.Store) {
 		})
 	})
 
+	t.Run("TaskInProgressCount", func(t *testing.T) {
+		s := setup(t, newStore)
+		var job, other jobFixture
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			h := f.Host(f.Contributor().ID)
+			job = f.Job(jobSpec{Units: 2, Policy: workunits.Policy{MinQuorum: 1, TargetReplicas: 2}})
+			other = f.Job(jobSpec{Units: 1})
+			f.UpdateTasks(
+				leased(job.Tasks[0][0], h.ID, t0.Add(time.Hour)),
+				leased(job.Tasks[1][0], h.ID, t0.Add(time.Hour)),
+				reported(job.Tasks[1][1], h.ID, workunits.OutcomeSuccess, workunits.ValidatePending, 0),
+			)
+			return nil
+		})
+		for _, tc := range []struct {
+			job  int64
+			want int
+		}{{job.Job.ID, 2}, {other.Job.ID, 0}} {
+			var n int
+			inTx(t, s, func(tx store.Tx, f *factory) (err error) {
+				n, err = tx.JobTaskInProgressCount(t.Context(), tc.job)
+				return err
+			})
+			if n != tc.want {
+				t.Errorf("JobTaskInProgressCount(%d) = %d, want %d", tc.job, n, tc.want)
+			}
+		}
+	})
+
 	t.Run("Progress", func(t *testing.T) {
 		s := setup(t, newStore)
 		var job jobFixture

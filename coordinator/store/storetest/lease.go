@@ -43,8 +43,7 @@ func testTaskLease(t *testing.T, newStore func(*testing.T) store.Store) {
 		var job jobFixture
 		var a, b, c workunits.Host
 		inTx(t, s, func(tx store.Tx, f *factory) error {
-			con := f.Contributor()
-			a, b, c = f.Host(con.ID), f.Host(con.ID), f.Host(con.ID)
+			a, b, c = f.Host(f.Contributor().ID), f.Host(f.Contributor().ID), f.Host(f.Contributor().ID)
 			job = f.Job(jobSpec{Units: 3, Policy: workunits.Policy{MinQuorum: 2, TargetReplicas: 2, Deadline: deadline}})
 			return nil
 		})
@@ -193,6 +192,28 @@ func testTaskLease(t *testing.T, newStore func(*testing.T) store.Store) {
 		})
 	})
 
+	// Replicas that check each other must come from different people: a
+	// contributor's second host gets no replica of a unit the first holds.
+	t.Run("OneReplicaPerContributor", func(t *testing.T) {
+		s := setup(t, newStore)
+		var mine, other, stranger workunits.Host
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			c := f.Contributor()
+			mine, other, stranger = f.Host(c.ID), f.Host(c.ID), f.Host(f.Contributor().ID)
+			f.Job(jobSpec{Units: 1, Policy: workunits.Policy{MinQuorum: 2, TargetReplicas: 2}})
+			return nil
+		})
+		if ls := lease(t, s, mine.ID, 5, now); len(ls) != 1 {
+			t.Fatalf("first host leased %d tasks, want 1", len(ls))
+		}
+		if ls := lease(t, s, other.ID, 5, now); len(ls) != 0 {
+			t.Errorf("the same contributor's second host leased %+v, want nothing", ls)
+		}
+		if ls := lease(t, s, stranger.ID, 5, now); len(ls) != 1 {
+			t.Errorf("another contributor's host leased %d tasks, want the second replica", len(ls))
+		}
+	})
+
 	// A replacement replica of an older job goes out before a newer job's
 	// tasks, even though it was created after them: otherwise one missed
 	// deadline holds a job back until every later job is handed out.
@@ -201,8 +222,7 @@ func testTaskLease(t *testing.T, newStore func(*testing.T) store.Store) {
 		var older, newer jobFixture
 		var a, b, c workunits.Host
 		inTx(t, s, func(tx store.Tx, f *factory) error {
-			con := f.Contributor()
-			a, b, c = f.Host(con.ID), f.Host(con.ID), f.Host(con.ID)
+			a, b, c = f.Host(f.Contributor().ID), f.Host(f.Contributor().ID), f.Host(f.Contributor().ID)
 			one := workunits.Policy{MinQuorum: 1, TargetReplicas: 1}
 			older = f.Job(jobSpec{Units: 1, Policy: one, CreatedAt: t0})
 			newer = f.Job(jobSpec{Units: 2, Policy: one, CreatedAt: t0.Add(time.Minute)})

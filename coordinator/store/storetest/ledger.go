@@ -77,10 +77,14 @@ func testLedger(t *testing.T, newStore func(*testing.T) store.Store) {
 		want := map[payouts.Account]int64{budget: 1_000_000, payouts.ExternalFunding: -1_000_000}
 		wantBalances(t, s, want)
 
-		// A retried request, even with a different amount, records nothing.
-		retry := payouts.Fund(project, 5_000_000, "request-1")
-		if ok, err := record(t, s, retry); err != nil || ok {
+		// A retried request records nothing.
+		if ok, err := record(t, s, fund); err != nil || ok {
 			t.Errorf("LedgerRecord of a recorded key = %v, %v; want false, nil", ok, err)
+		}
+		// The same key with different entries is a conflict, not a retry.
+		reused := payouts.Fund(project, 5_000_000, "request-1")
+		if ok, err := record(t, s, reused); workunits.ErrorCode(err) != workunits.ECONFLICT || ok {
+			t.Errorf("LedgerRecord of a reused key with another amount = %v, %v; want a conflict", ok, err)
 		}
 		wantBalances(t, s, want)
 		wantAudit(t, s, 1, 2)

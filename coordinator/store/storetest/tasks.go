@@ -113,7 +113,7 @@ func testTasks(t *testing.T, newStore func(*testing.T) store.Store) {
 		full.SentAt = t0.Add(time.Minute + 111*time.Microsecond)
 		full.DeadlineAt = t0.Add(61*time.Minute + 999*time.Microsecond)
 		full.ReceivedAt = t0.Add(30*time.Minute + 500*time.Millisecond)
-		full.OutputSHA256 = workunits.OutputHash([]byte("42\n"))
+		full.OutputSHA256 = workunits.Hash([]byte("42\n"))
 		full.CPUTime = 12*time.Second + 345678*time.Microsecond
 		full.Stderr = "warning: réseau lent ⚠\nline 2"
 

@@ -204,9 +204,8 @@ func testInTx(t *testing.T, newStore func(*testing.T) store.Store) {
 		var job jobFixture
 		var hs []workunits.Host
 		inTx(t, s, func(tx store.Tx, f *factory) error {
-			c := f.Contributor()
 			for range hosts {
-				hs = append(hs, f.Host(c.ID))
+				hs = append(hs, f.Host(f.Contributor().ID))
 			}
 			job = f.Job(jobSpec{Units: units, Policy: workunits.Policy{MinQuorum: replicas, TargetReplicas: replicas}})
 			return nil
