@@ -139,7 +139,8 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, jobJSON(job, nil, 0))
+		escrow, _ := payouts.EscrowFor(job.UnitCount, job.Policy.MaxTotalReplicas, job.RewardMicros) // SubmitJob checked it
+		writeJSON(w, http.StatusCreated, jobJSON(job, nil, escrow))
 	}
 }
 
