@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+func (t *Tx) ProjectInsert(ctx context.Context, p store.ProjectInsertParams) (workunits.Project, error) {
+	pr := workunits.Project{Name: p.Name, CreatedAt: ts(p.Now)}
+	if err := t.tx.QueryRow(ctx, `INSERT INTO projects (name, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id`,
+		p.Name, p.KeyHash, pr.CreatedAt).Scan(&pr.ID); err != nil {
+		return workunits.Project{}, fmt.Errorf("inserting project: %w", err)
+	}
+	return pr, nil
+}
+
+const projectColumns = `id, name, created_at`
+
+func (t *Tx) projectWhere(ctx context.Context, where string, arg any) (workunits.Project, error) {
+	var p workunits.Project
+	err := t.tx.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE `+where, arg).Scan(&p.ID, &p.Name, &p.CreatedAt)
+	p.CreatedAt = p.CreatedAt.UTC()
+	return p, err
+}
+
+func (t *Tx) ProjectGet(ctx context.Context, id int64) (workunits.Project, error) {
+	p, err := t.projectWhere(ctx, `id = $1`, id)
+	if err != nil {
+		return p, notFound(err, "project %d not found", id)
+	}
+	return p, nil
+}
+
+func (t *Tx) ProjectGetByKeyHash(ctx context.Context, keyHash string) (workunits.Project, error) {
+	p, err := t.projectWhere(ctx, `key_hash = $1`, keyHash)
+	if err != nil {
+		return p, notFound(err, "no project has this key")
+	}
+	return p, nil
+}
+
+func (t *Tx) ContributorInsert(ctx context.Context, p store.ContributorInsertParams) (workunits.Contributor, error) {
+	c := workunits.Contributor{Name: p.Name, CreatedAt: ts(p.Now)}
+	if err := t.tx.QueryRow(ctx, `INSERT INTO contributors (name, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id`,
+		p.Name, p.KeyHash, c.CreatedAt).Scan(&c.ID); err != nil {
+		return workunits.Contributor{}, fmt.Errorf("inserting contributor: %w", err)
+	}
+	return c, nil
+}
+
+func (t *Tx) ContributorGetByKeyHash(ctx context.Context, keyHash string) (workunits.Contributor, error) {
+	var c workunits.Contributor
+	err := t.tx.QueryRow(ctx, `SELECT id, name, created_at FROM contributors WHERE key_hash = $1`, keyHash).
+		Scan(&c.ID, &c.Name, &c.CreatedAt)
+	if err != nil {
+		return c, notFound(err, "no contributor has this key")
+	}
+	c.CreatedAt = c.CreatedAt.UTC()
+	return c, nil
+}
+
+func (t *Tx) HostInsert(ctx context.Context, p store.HostInsertParams) (workunits.Host, error) {
+	now := ts(p.Now)
+	h := workunits.Host{ContributorID: p.ContributorID, Name: p.Name, Platform: p.Platform, Cores: p.Cores,
+		CreatedAt: now, LastContactAt: now}
+	if err := t.tx.QueryRow(ctx, `INSERT INTO hosts (contributor_id, name, platform, cores, token_hash, created_at, last_contact_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, p.ContributorID, p.Name, p.Platform, p.Cores, p.TokenHash, now).
+		Scan(&h.ID); err != nil {
+		return workunits.Host{}, fmt.Errorf("inserting host: %w", err)
+	}
+	return h, nil
+}
+
+func (t *Tx) HostGetByTokenHash(ctx context.Context, tokenHash string) (workunits.Host, error) {
+	var h workunits.Host
+	var contact pgtype.Timestamptz
+	err := t.tx.QueryRow(ctx, `SELECT id, contributor_id, name, platform, cores, created_at, last_contact_at
+		FROM hosts WHERE token_hash = $1`, tokenHash).
+		Scan(&h.ID, &h.ContributorID, &h.Name, &h.Platform, &h.Cores, &h.CreatedAt, &contact)
+	if err != nil {
+		return h, notFound(err, "no host has this token")
+	}
+	h.CreatedAt = h.CreatedAt.UTC()
+	h.LastContactAt = fromTS(contact)
+	return h, nil
+}
+
+func (t *Tx) HostTouch(ctx context.Context, hostID int64, now time.Time) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE hosts SET last_contact_at = $1 WHERE id = $2`, ts(now), hostID); err != nil {
+		return fmt.Errorf("touching host %d: %w", hostID, err)
+	}
+	return nil
+}
+
+func (t *Tx) HostContributorMany(ctx context.Context, hostIDs []int64) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(hostIDs))
+	if len(hostIDs) == 0 {
+		return out, nil
+	}
+	rows, err := t.tx.Query(ctx, `SELECT id, contributor_id FROM hosts WHERE id = ANY($1)`, hostIDs)
+	if err != nil {
+		return nil, fmt.Errorf("loading host contributors: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h, c int64
+		if err := rows.Scan(&h, &c); err != nil {
+			return nil, fmt.Errorf("scanning host contributor: %w", err)
+		}
+		out[h] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("loading host contributors: %w", err)
+	}
+	return out, nil
+}

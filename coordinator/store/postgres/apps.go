@@ -1,0 +1,73 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+func (t *Tx) BlobPut(ctx context.Context, sha256 string, data []byte) error {
+	if data == nil {
+		data = []byte{} // an empty blob is still a blob, not NULL
+	}
+	if _, err := t.tx.Exec(ctx, `INSERT INTO blobs (sha256, data) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING`, sha256, data); err != nil {
+		return fmt.Errorf("storing blob %s: %w", sha256, err)
+	}
+	return nil
+}
+
+func (t *Tx) BlobGet(ctx context.Context, sha256 string) ([]byte, error) {
+	var data []byte
+	if err := t.tx.QueryRow(ctx, `SELECT data FROM blobs WHERE sha256 = $1`, sha256).Scan(&data); err != nil {
+		return nil, notFound(err, "blob %s not found", sha256)
+	}
+	return data, nil
+}
+
+func (t *Tx) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
+	var ok bool
+	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM app_versions WHERE module_sha256 = $1)`, sha256).Scan(&ok); err != nil {
+		return false, fmt.Errorf("checking references to blob %s: %w", sha256, err)
+	}
+	return ok, nil
+}
+
+func (t *Tx) AppVersionInsert(ctx context.Context, p store.AppVersionInsertParams) (workunits.AppVersion, error) {
+	if _, err := t.tx.Exec(ctx, `INSERT INTO apps (project_id, name) VALUES ($1, $2) ON CONFLICT (project_id, name) DO NOTHING`,
+		p.ProjectID, p.AppName); err != nil {
+		return workunits.AppVersion{}, fmt.Errorf("creating app %q: %w", p.AppName, err)
+	}
+	// Locking the app serialises uploads of its versions, so two at once
+	// number themselves one after the other instead of clashing.
+	var appID int64
+	if err := t.tx.QueryRow(ctx, `SELECT id FROM apps WHERE project_id = $1 AND name = $2 FOR NO KEY UPDATE`,
+		p.ProjectID, p.AppName).Scan(&appID); err != nil {
+		return workunits.AppVersion{}, fmt.Errorf("locking app %q: %w", p.AppName, err)
+	}
+	v := workunits.AppVersion{AppID: appID, AppName: p.AppName, ModuleSHA256: p.ModuleSHA256, Size: p.Size, CreatedAt: ts(p.Now)}
+	if err := t.tx.QueryRow(ctx, `INSERT INTO app_versions (app_id, version, module_sha256, size, created_at)
+		SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4 FROM app_versions WHERE app_id = $1
+		RETURNING id, version`, appID, p.ModuleSHA256, p.Size, v.CreatedAt).Scan(&v.ID, &v.Version); err != nil {
+		return workunits.AppVersion{}, fmt.Errorf("inserting the next version of app %q: %w", p.AppName, err)
+	}
+	return v, nil
+}
+
+func (t *Tx) AppVersionGet(ctx context.Context, projectID int64, appName string, version int) (workunits.AppVersion, error) {
+	var v workunits.AppVersion
+	err := t.tx.QueryRow(ctx, `SELECT v.id, v.app_id, a.name, v.version, v.module_sha256, v.size, v.created_at
+		FROM app_versions v JOIN apps a ON a.id = v.app_id
+		WHERE a.project_id = $1 AND a.name = $2 AND ($3 = 0 OR v.version = $3)
+		ORDER BY v.version DESC LIMIT 1`, projectID, appName, version).
+		Scan(&v.ID, &v.AppID, &v.AppName, &v.Version, &v.ModuleSHA256, &v.Size, &v.CreatedAt)
+	if err != nil {
+		if version == 0 {
+			return v, notFound(err, "app %q not found", appName)
+		}
+		return v, notFound(err, "app %q has no version %d", appName, version)
+	}
+	v.CreatedAt = v.CreatedAt.UTC()
+	return v, nil
+}

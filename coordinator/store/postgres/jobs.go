@@ -1,0 +1,200 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, error) {
+	p := j.Policy
+	j.CreatedAt = ts(j.CreatedAt)
+	if err := t.tx.QueryRow(ctx, `INSERT INTO jobs (project_id, app_version_id, min_quorum, target_replicas,
+		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		j.ProjectID, j.AppVersionID, p.MinQuorum, p.TargetReplicas, p.MaxErrorReplicas, p.MaxTotalReplicas,
+		p.Deadline.Milliseconds(), j.RewardMicros, j.State, j.UnitCount, j.CreatedAt).Scan(&j.ID); err != nil {
+		return j, fmt.Errorf("inserting job: %w", err)
+	}
+	return j, nil
+}
+
+func (t *Tx) JobGet(ctx context.Context, id int64) (workunits.Job, error) {
+	var j workunits.Job
+	var deadlineMS int64
+	var finished pgtype.Timestamptz
+	err := t.tx.QueryRow(ctx, `SELECT id, project_id, app_version_id, min_quorum, target_replicas,
+		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at
+		FROM jobs WHERE id = $1`, id).Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
+		&j.Policy.TargetReplicas, &j.Policy.MaxErrorReplicas, &j.Policy.MaxTotalReplicas, &deadlineMS,
+		&j.RewardMicros, &j.State, &j.UnitCount, &j.CreatedAt, &finished)
+	if err != nil {
+		return j, notFound(err, "job %d not found", id)
+	}
+	j.Policy.Deadline = time.Duration(deadlineMS) * time.Millisecond
+	j.CreatedAt = j.CreatedAt.UTC()
+	j.FinishedAt = fromTS(finished)
+	return j, nil
+}
+
+func (t *Tx) JobFinish(ctx context.Context, id int64, now time.Time) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE jobs SET state = $1, finished_at = $2 WHERE id = $3 AND state = $4`,
+		workunits.JobDone, ts(now), id, workunits.JobActive); err != nil {
+		return fmt.Errorf("finishing job %d: %w", id, err)
+	}
+	return nil
+}
+
+func (t *Tx) JobOpenUnitCount(ctx context.Context, jobID int64) (int, error) {
+	var n int
+	if err := t.tx.QueryRow(ctx, `SELECT count(*) FROM units WHERE job_id = $1 AND state = $2`,
+		jobID, workunits.UnitOpen).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting open units of job %d: %w", jobID, err)
+	}
+	return n, nil
+}
+
+func (t *Tx) JobTaskInProgressCount(ctx context.Context, jobID int64) (int, error) {
+	var n int
+	// Through units, whose job_id is indexed; tasks have only the partial
+	// index of unsent tasks by job.
+	if err := t.tx.QueryRow(ctx, `SELECT count(*) FROM tasks t JOIN units u ON u.id = t.unit_id
+		WHERE u.job_id = $1 AND t.state = $2`, jobID, workunits.TaskInProgress).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting tasks in progress of job %d: %w", jobID, err)
+	}
+	return n, nil
+}
+
+func (t *Tx) JobProgress(ctx context.Context, jobID int64) (store.JobProgress, error) {
+	p := store.JobProgress{
+		Units:       map[workunits.UnitState]int{},
+		Tasks:       map[workunits.TaskState]int{},
+		Outcomes:    map[workunits.Outcome]int{},
+		Validations: map[workunits.ValidateState]int{},
+	}
+	rows, err := t.tx.Query(ctx, `SELECT state, count(*) FROM units WHERE job_id = $1 GROUP BY state`, jobID)
+	if err != nil {
+		return p, fmt.Errorf("counting units of job %d: %w", jobID, err)
+	}
+	var st workunits.UnitState
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&st, &n}, func() error {
+		p.Units[st] = n
+		return nil
+	}); err != nil {
+		return p, fmt.Errorf("counting units of job %d: %w", jobID, err)
+	}
+	rows, err = t.tx.Query(ctx, `SELECT t.state, t.outcome, t.validate_state, count(*), coalesce(sum(t.cpu_micros), 0)::bigint
+		FROM tasks t JOIN units u ON u.id = t.unit_id WHERE u.job_id = $1
+		GROUP BY t.state, t.outcome, t.validate_state`, jobID)
+	if err != nil {
+		return p, fmt.Errorf("counting tasks of job %d: %w", jobID, err)
+	}
+	var tst workunits.TaskState
+	var out workunits.Outcome
+	var vs workunits.ValidateState
+	var cpu int64
+	if _, err := pgx.ForEachRow(rows, []any{&tst, &out, &vs, &n, &cpu}, func() error {
+		p.Tasks[tst] += n
+		if out != workunits.OutcomeNone {
+			p.Outcomes[out] += n
+		}
+		if out == workunits.OutcomeSuccess {
+			p.Validations[vs] += n
+		}
+		p.CPUTime += time.Duration(cpu) * time.Microsecond
+		return nil
+	}); err != nil {
+		return p, fmt.Errorf("counting tasks of job %d: %w", jobID, err)
+	}
+	return p, nil
+}
+
+func (t *Tx) JobResultList(ctx context.Context, jobID int64, afterSeq, limit int) ([]store.UnitResult, error) {
+	rows, err := t.tx.Query(ctx, `SELECT u.seq, u.input, u.state, u.error, t.output
+		FROM units u LEFT JOIN tasks t ON t.id = u.canonical_task_id
+		WHERE u.job_id = $1 AND u.seq > $2 ORDER BY u.seq LIMIT $3`, jobID, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing results of job %d: %w", jobID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.UnitResult, error) {
+		var r store.UnitResult
+		err := row.Scan(&r.Seq, &r.Input, &r.State, &r.Error, &r.Output)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing results of job %d: %w", jobID, err)
+	}
+	return out, nil
+}
+
+func (t *Tx) UnitInsertMany(ctx context.Context, jobID int64, inputs [][]byte) ([]workunits.Unit, error) {
+	if len(inputs) == 0 {
+		return []workunits.Unit{}, nil
+	}
+	stored := make([][]byte, len(inputs))
+	for i, in := range inputs {
+		if in == nil {
+			in = []byte{} // an empty input is still an input, not NULL
+		}
+		stored[i] = in
+	}
+	rows, err := t.tx.Query(ctx, `INSERT INTO units (job_id, seq, input, state)
+		SELECT $1, i - 1, input, $3 FROM unnest($2::bytea[]) WITH ORDINALITY AS x(input, i) ORDER BY i
+		RETURNING id, seq`, jobID, stored, workunits.UnitOpen)
+	if err != nil {
+		return nil, fmt.Errorf("inserting units of job %d: %w", jobID, err)
+	}
+	units := make([]workunits.Unit, len(inputs))
+	var id int64
+	var seq int
+	if _, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error {
+		units[seq] = workunits.Unit{ID: id, JobID: jobID, Seq: seq, Input: inputs[seq], State: workunits.UnitOpen}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("inserting units of job %d: %w", jobID, err)
+	}
+	return units, nil
+}
+
+// UnitGetManyForUpdate locks the units in id order, so two transactions
+// locking overlapping sets wait for each other instead of deadlocking.
+func (t *Tx) UnitGetManyForUpdate(ctx context.Context, unitIDs []int64) ([]workunits.Unit, error) {
+	if len(unitIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.Query(ctx, `SELECT id, job_id, seq, input, state, coalesce(canonical_task_id, 0), error
+		FROM units WHERE id = ANY($1) ORDER BY id FOR UPDATE`, unitIDs)
+	if err != nil {
+		return nil, fmt.Errorf("loading units: %w", err)
+	}
+	units, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (workunits.Unit, error) {
+		var u workunits.Unit
+		err := row.Scan(&u.ID, &u.JobID, &u.Seq, &u.Input, &u.State, &u.CanonicalTaskID, &u.Error)
+		return u, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading units: %w", err)
+	}
+	return units, nil
+}
+
+func (t *Tx) UnitUpdateMany(ctx context.Context, units []workunits.Unit) error {
+	if len(units) == 0 {
+		return nil
+	}
+	// One statement per unit, sent together: applied in order, as the
+	// caller listed them.
+	b := &pgx.Batch{}
+	for _, u := range units {
+		b.Queue(`UPDATE units SET state = $1, canonical_task_id = nullif($2::bigint, 0), error = $3 WHERE id = $4`,
+			u.State, u.CanonicalTaskID, u.Error, u.ID)
+	}
+	return t.sendBatch(ctx, b, func(i int) string { return fmt.Sprintf("updating unit %d", units[i].ID) })
+}

@@ -1,0 +1,110 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+)
+
+// leaseCandidates walks unsent tasks of active jobs, oldest job first, that
+// the contributor holds no replica of ($1) and whose unit is not already
+// taken in this call ($2), and locks up to $3 of them. SKIP LOCKED passes
+// over tasks another transaction is leasing; every task locked here is
+// leased, so a host told there is nothing has not merely been unlucky.
+const leaseCandidates = `SELECT t.id, t.unit_id FROM tasks t
+	JOIN jobs j ON j.id = t.job_id
+	WHERE t.state = 'unsent' AND j.state = 'active'
+	  AND t.unit_id <> ALL($2)
+	  AND NOT EXISTS (SELECT 1 FROM tasks o JOIN hosts oh ON oh.id = o.host_id
+	                  WHERE o.unit_id = t.unit_id AND oh.contributor_id = $1)
+	  %s
+	ORDER BY t.job_id, t.id
+	LIMIT $3
+	FOR UPDATE OF t SKIP LOCKED`
+
+// leaseFirstReplicas is leaseCandidates restricted to the lowest unsent
+// task of each unit, so that one statement can take many tasks without
+// taking (and so locking) two of one unit.
+var leaseFirstReplicas = fmt.Sprintf(leaseCandidates, `AND NOT EXISTS (SELECT 1 FROM tasks s
+	                  WHERE s.unit_id = t.unit_id AND s.state = 'unsent' AND s.id < t.id)`)
+
+// leaseAnyReplica is leaseCandidates for one task at a time: it finds a
+// unit whose first replica another transaction has locked.
+var leaseAnyReplica = fmt.Sprintf(leaseCandidates, ``)
+
+func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Lease, error) {
+	if p.Max <= 0 {
+		return nil, nil
+	}
+	// Locking the contributor serialises leases to the hosts of one
+	// contributor: otherwise two of their hosts asking at once could each
+	// take a replica of the same unit, neither seeing the other's.
+	var contributorID int64
+	if err := t.tx.QueryRow(ctx, `SELECT c.id FROM hosts h JOIN contributors c ON c.id = h.contributor_id
+		WHERE h.id = $1 FOR NO KEY UPDATE OF c`, p.HostID).Scan(&contributorID); err != nil {
+		return nil, notFound(err, "host %d not found", p.HostID)
+	}
+
+	// Empty, not nil: a nil slice is sent as NULL, and "<> ALL(NULL)"
+	// would exclude every unit.
+	taskIDs, unitIDs := []int64{}, []int64{}
+	pick := func(query string, limit int) (int, error) {
+		rows, err := t.tx.Query(ctx, query, contributorID, unitIDs, limit)
+		if err != nil {
+			return 0, fmt.Errorf("finding unsent tasks: %w", err)
+		}
+		var taskID, unitID int64
+		n, err := pgx.ForEachRow(rows, []any{&taskID, &unitID}, func() error {
+			taskIDs, unitIDs = append(taskIDs, taskID), append(unitIDs, unitID)
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("finding unsent tasks: %w", err)
+		}
+		return int(n.RowsAffected()), nil
+	}
+	if _, err := pick(leaseFirstReplicas, p.Max); err != nil {
+		return nil, err
+	}
+	// Short only if the pool ran dry or some units' first replicas were
+	// locked by other leases; those units may have another replica free.
+	for len(taskIDs) < p.Max {
+		n, err := pick(leaseAnyReplica, 1)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if len(taskIDs) == 0 {
+		return nil, nil
+	}
+
+	rows, err := t.tx.Query(ctx, `UPDATE tasks t SET host_id = $1, state = 'in_progress', sent_at = $2::timestamptz,
+			deadline_at = $2::timestamptz + j.deadline_ms * interval '1 millisecond'
+		FROM units u, jobs j, app_versions v, apps a
+		WHERE t.id = ANY($3) AND t.state = 'unsent'
+		  AND u.id = t.unit_id AND j.id = t.job_id AND v.id = j.app_version_id AND a.id = v.app_id
+		RETURNING t.id, t.unit_id, t.job_id, a.name, v.module_sha256, u.input, t.deadline_at`,
+		p.HostID, ts(p.Now), taskIDs)
+	if err != nil {
+		return nil, fmt.Errorf("leasing tasks: %w", err)
+	}
+	leases, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Lease, error) {
+		var l store.Lease
+		err := row.Scan(&l.TaskID, &l.UnitID, &l.JobID, &l.AppName, &l.ModuleSHA256, &l.Input, &l.DeadlineAt)
+		l.DeadlineAt = l.DeadlineAt.UTC()
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("leasing tasks: %w", err)
+	}
+	slices.SortFunc(leases, func(a, b store.Lease) int { return cmp.Compare(a.TaskID, b.TaskID) })
+	return leases, nil
+}

@@ -1,0 +1,387 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/coordinator/store/storetest"
+	"github.com/nightshift-platform/nightshift/payouts"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+const defaultTestDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+var (
+	reachOnce sync.Once
+	reachErr  error
+)
+
+// testDatabaseURL returns the server the tests use and fails the test if it
+// does not answer: these tests fail rather than skip, so a run that never
+// reached PostgreSQL cannot pass for one that did.
+func testDatabaseURL(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("NIGHTSHIFT_TEST_DATABASE_URL")
+	if url == "" {
+		url = defaultTestDatabaseURL
+	}
+	reachOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, url)
+		if err == nil {
+			err = conn.Ping(ctx)
+			_ = conn.Close(ctx)
+		}
+		reachErr = err
+	})
+	if reachErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and the test PostgreSQL (NIGHTSHIFT_TEST_DATABASE_URL) is unreachable: %v", reachErr)
+		}
+		t.Fatalf("the test PostgreSQL is unreachable: %v\n"+
+			"Start the local one with `pg_ctlcluster --skip-systemctl-redirect 15 main start` (it needs a database named test),\n"+
+			"or set NIGHTSHIFT_TEST_DATABASE_URL to another server (default %s).", reachErr, defaultTestDatabaseURL)
+	}
+	return url
+}
+
+// adminExec runs sql on its own connection, outside any test schema.
+func adminExec(ctx context.Context, url, sql string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// newSchema creates an empty schema, dropped when the test ends, and
+// returns a pool config whose connections work in it.
+func newSchema(t *testing.T) *pgxpool.Config {
+	t.Helper()
+	url := testDatabaseURL(t)
+	schema := "ns_test_" + strings.ToLower(rand.Text())
+	if err := adminExec(t.Context(), url, `CREATE SCHEMA `+schema); err != nil {
+		t.Fatalf("creating schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := adminExec(ctx, url, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatalf("parsing NIGHTSHIFT_TEST_DATABASE_URL: %v", err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	return cfg
+}
+
+// openIn opens a store on cfg and closes it when the test ends, before its
+// schema is dropped.
+func openIn(t *testing.T, cfg *pgxpool.Config) *Store {
+	t.Helper()
+	s, err := openConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("opening the store: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	testDatabaseURL(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openIn(t, newSchema(t))
+	})
+}
+
+// migrationsApplied reads schema_migrations: name → applied_at.
+func migrationsApplied(t *testing.T, s *Store) map[string]time.Time {
+	t.Helper()
+	rows, err := s.pool.Query(t.Context(), `SELECT name, applied_at FROM schema_migrations`)
+	if err != nil {
+		t.Fatalf("reading schema_migrations: %v", err)
+	}
+	applied := map[string]time.Time{}
+	var name string
+	var at time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&name, &at}, func() error {
+		applied[name] = at
+		return nil
+	}); err != nil {
+		t.Fatalf("reading schema_migrations: %v", err)
+	}
+	return applied
+}
+
+func embeddedMigrations(t *testing.T) []string {
+	t.Helper()
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// TestConcurrentOpen starts coordinators at once on one empty schema: each
+// must come up, and each migration be applied once.
+func TestConcurrentOpen(t *testing.T) {
+	cfg := newSchema(t)
+	const coordinators = 4
+	stores := make([]*Store, coordinators)
+	errs := make([]error, coordinators)
+	var wg sync.WaitGroup
+	for i := range coordinators {
+		wg.Go(func() { stores[i], errs[i] = openConfig(t.Context(), cfg.Copy()) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open #%d: %v", i, err)
+			continue
+		}
+		t.Cleanup(func() { _ = stores[i].Close() })
+	}
+	if t.Failed() {
+		return
+	}
+	if applied := migrationsApplied(t, stores[0]); len(applied) != len(embeddedMigrations(t)) {
+		t.Errorf("schema_migrations = %v, want each of the %d embedded migrations once", applied, len(embeddedMigrations(t)))
+	}
+}
+
+func TestReopen(t *testing.T) {
+	ctx := t.Context()
+	cfg := newSchema(t)
+	s, err := openConfig(ctx, cfg.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	if err := s.InTx(ctx, func(tx store.Tx) error {
+		p, err := tx.ProjectInsert(ctx, store.ProjectInsertParams{Name: "kept", KeyHash: "kh", Now: now})
+		if err != nil {
+			return err
+		}
+		_, err = tx.LedgerRecord(ctx, payouts.Fund(p.ID, 500, "r1"), now)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := migrationsApplied(t, s)
+	_ = s.Close()
+
+	// Applying a migration twice would fail (CREATE TABLE) or, for an
+	// idempotent one, record a new applied_at.
+	s = openIn(t, cfg.Copy())
+	if after := migrationsApplied(t, s); !maps.Equal(after, before) {
+		t.Errorf("schema_migrations after reopening = %v, want unchanged %v", after, before)
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error {
+		got, err := tx.ProjectGetByKeyHash(ctx, "kh")
+		if err != nil {
+			return err
+		}
+		if got.Name != "kept" {
+			t.Errorf("project after reopening = %+v, want the one inserted", got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLedgerAppendOnly checks that the schema itself refuses to rewrite
+// history, whatever code reaches the database.
+func TestLedgerAppendOnly(t *testing.T) {
+	ctx := t.Context()
+	s := openIn(t, newSchema(t))
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	if err := s.InTx(ctx, func(tx store.Tx) error {
+		_, err := tx.LedgerRecord(ctx, payouts.Fund(1, 500, "r1"), now)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, sql string
+	}{
+		{"UpdateEntry", `UPDATE ledger_entries SET amount = amount * 2`},
+		{"DeleteEntry", `DELETE FROM ledger_entries`},
+		{"TruncateEntries", `TRUNCATE ledger_entries`},
+		{"UpdateTransaction", `UPDATE ledger_transactions SET key = 'forged'`},
+		{"DeleteTransaction", `DELETE FROM ledger_transactions`},
+		{"TruncateTransactions", `TRUNCATE ledger_transactions CASCADE`},
+		{"UpdateNoRows", `UPDATE ledger_entries SET amount = 0 WHERE false`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.InTx(ctx, func(stx store.Tx) error {
+				_, err := stx.(*Tx).tx.Exec(ctx, tt.sql)
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), "append-only") {
+				t.Errorf("%s = %v, want the append-only trigger to refuse it", tt.sql, err)
+			}
+		})
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error {
+		a, err := tx.LedgerAudit(ctx)
+		if err != nil {
+			return err
+		}
+		if !a.Balanced() || a.Transactions != 1 || a.Entries != 2 {
+			t.Errorf("LedgerAudit = %+v, want the one balanced transaction untouched", a)
+		}
+		b, err := tx.LedgerBalance(ctx, payouts.ProjectBudget(1))
+		if err != nil {
+			return err
+		}
+		if b != 500 {
+			t.Errorf("budget = %d, want 500", b)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// leaseFixture is one unit with two unsent replicas, and one host for each
+// of the given contributors (indexes into a list of new contributors).
+func leaseFixture(t *testing.T, s *Store, contributorOfHost ...int) []int64 {
+	t.Helper()
+	ctx := t.Context()
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	hosts := make([]int64, len(contributorOfHost))
+	if err := s.InTx(ctx, func(tx store.Tx) error {
+		contributors := map[int]int64{}
+		for i, ci := range contributorOfHost {
+			if _, ok := contributors[ci]; !ok {
+				key := fmt.Sprintf("contributor %d", ci)
+				c, err := tx.ContributorInsert(ctx, store.ContributorInsertParams{Name: key, KeyHash: key, Now: now})
+				if err != nil {
+					return err
+				}
+				contributors[ci] = c.ID
+			}
+			key := fmt.Sprintf("host %d", i)
+			h, err := tx.HostInsert(ctx, store.HostInsertParams{ContributorID: contributors[ci], Name: key,
+				Platform: "linux/amd64", Cores: 1, TokenHash: key, Now: now})
+			if err != nil {
+				return err
+			}
+			hosts[i] = h.ID
+		}
+		p, err := tx.ProjectInsert(ctx, store.ProjectInsertParams{Name: "p", KeyHash: "p", Now: now})
+		if err != nil {
+			return err
+		}
+		if err := tx.BlobPut(ctx, "m", []byte("module")); err != nil {
+			return err
+		}
+		v, err := tx.AppVersionInsert(ctx, store.AppVersionInsertParams{ProjectID: p.ID, AppName: "sim", ModuleSHA256: "m", Now: now})
+		if err != nil {
+			return err
+		}
+		j, err := tx.JobInsert(ctx, workunits.Job{ProjectID: p.ID, AppVersionID: v.ID, Policy: workunits.DefaultPolicy,
+			State: workunits.JobActive, UnitCount: 1, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		units, err := tx.UnitInsertMany(ctx, j.ID, [][]byte{[]byte("in")})
+		if err != nil {
+			return err
+		}
+		return tx.TaskInsertMany(ctx, []int64{units[0].ID, units[0].ID}, now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return hosts
+}
+
+// leaseWhileHeld leases to first in a transaction it keeps open while
+// second leases, with up to wait for second's lease to return, and returns
+// what each got.
+func leaseWhileHeld(t *testing.T, s *Store, first, second int64, wait time.Duration) (held, meanwhile []store.Lease, secondReturned bool) {
+	t.Helper()
+	ctx := t.Context()
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	lease := func(host int64, ls *[]store.Lease) func(store.Tx) error {
+		return func(tx store.Tx) (err error) {
+			*ls, err = tx.TaskLease(ctx, store.TaskLeaseParams{HostID: host, Max: 5, Now: now})
+			return err
+		}
+	}
+	leased, release, firstDone, secondDone := make(chan struct{}), make(chan struct{}), make(chan error, 1), make(chan error, 1)
+	go func() {
+		firstDone <- s.InTx(ctx, func(tx store.Tx) error {
+			err := lease(first, &held)(tx)
+			close(leased)
+			<-release
+			return err
+		})
+	}()
+	<-leased
+	go func() { secondDone <- s.InTx(ctx, lease(second, &meanwhile)) }()
+	var err error
+	select {
+	case err = <-secondDone:
+		secondReturned = true
+	case <-time.After(wait):
+	}
+	close(release)
+	if err := <-firstDone; err != nil {
+		t.Fatalf("first lease: %v", err)
+	}
+	if !secondReturned {
+		err = <-secondDone
+	}
+	if err != nil {
+		t.Fatalf("second lease: %v", err)
+	}
+	return held, meanwhile, secondReturned
+}
+
+// TestLeaseSkipsLockedReplica: while one host's lease is open, another
+// contributor's host neither waits for it nor goes without: it gets the
+// unit's other replica.
+func TestLeaseSkipsLockedReplica(t *testing.T) {
+	s := openIn(t, newSchema(t))
+	hosts := leaseFixture(t, s, 0, 1)
+	held, meanwhile, returned := leaseWhileHeld(t, s, hosts[0], hosts[1], 5*time.Second)
+	if !returned {
+		t.Errorf("the second host's lease waited for the first's transaction")
+	}
+	if len(held) != 1 || len(meanwhile) != 1 || held[0].UnitID != meanwhile[0].UnitID || held[0].TaskID == meanwhile[0].TaskID {
+		t.Errorf("leases = %+v and %+v, want one replica of the unit each", held, meanwhile)
+	}
+}
+
+// TestLeaseSameContributorWaits: while one host's lease is open, a second
+// host of the same contributor must not take the unit's other replica; it
+// waits, then finds the first host's lease and gets nothing.
+func TestLeaseSameContributorWaits(t *testing.T) {
+	s := openIn(t, newSchema(t))
+	hosts := leaseFixture(t, s, 0, 0)
+	held, meanwhile, _ := leaseWhileHeld(t, s, hosts[0], hosts[1], 200*time.Millisecond)
+	if len(held) != 1 || len(meanwhile) != 0 {
+		t.Errorf("leases = %+v and %+v, want the unit's one replica to the first host and none to the second", held, meanwhile)
+	}
+}
