@@ -85,6 +85,21 @@ func (t Transaction) Validate() error {
 	return nil
 }
 
+// SameEntries reports whether recorded (account → amount, as a store read
+// it back) holds exactly t's entries: a key used again with the same entries
+// is a retry, with other entries a conflict.
+func (t Transaction) SameEntries(recorded map[Account]int64) bool {
+	if len(recorded) != len(t.Entries) {
+		return false
+	}
+	for _, e := range t.Entries {
+		if amount, ok := recorded[e.Account]; !ok || amount != e.Amount {
+			return false
+		}
+	}
+	return true
+}
+
 // transfer is a two-entry transaction moving amount from one account to another.
 func transfer(key, memo string, from, to Account, amount int64) Transaction {
 	return Transaction{Key: key, Memo: memo, Entries: []Entry{{from, -amount}, {to, amount}}}

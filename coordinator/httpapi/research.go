@@ -125,7 +125,7 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 				int(workunits.MinDeadline/time.Second), maxSec))
 			return
 		}
-		job, err := s.svc.SubmitJob(r.Context(), projectOf(r).ID, service.JobRequest{
+		st, err := s.svc.SubmitJob(r.Context(), projectOf(r).ID, service.JobRequest{
 			App: req.App, Version: req.Version, Inputs: inputs, RewardMicros: req.RewardMicros,
 			Policy: workunits.Policy{
 				MinQuorum:        req.Policy.MinQuorum,
@@ -139,8 +139,7 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		escrow, _ := payouts.EscrowFor(job.UnitCount, job.Policy.MaxTotalReplicas, job.RewardMicros) // SubmitJob checked it
-		writeJSON(w, http.StatusCreated, jobJSON(job, nil, escrow))
+		writeJSON(w, http.StatusCreated, jobJSON(st.Job, nil, st.Escrow))
 	}
 }
 

@@ -24,21 +24,21 @@ const MaxRewardMicros = 1_000 * 1_000_000
 
 // SubmitJob creates a job, its units and their first replicas, and sets
 // aside from the project's budget the most the job can pay, so that every
-// validated task is paid.
-func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest) (workunits.Job, error) {
+// validated task is paid. The status it returns has no progress yet.
+func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest) (JobStatus, error) {
 	policy := req.Policy.WithDefaults()
 	if err := policy.Validate(); err != nil {
-		return workunits.Job{}, err
+		return JobStatus{}, err
 	}
 	if req.RewardMicros < 0 || req.RewardMicros > MaxRewardMicros {
-		return workunits.Job{}, workunits.Errorf(workunits.EINVALID, "reward_micros must be between 0 and %d", MaxRewardMicros)
+		return JobStatus{}, workunits.Errorf(workunits.EINVALID, "reward_micros must be between 0 and %d", MaxRewardMicros)
 	}
 	if len(req.Inputs) == 0 {
-		return workunits.Job{}, workunits.Errorf(workunits.EINVALID, "the job has no units")
+		return JobStatus{}, workunits.Errorf(workunits.EINVALID, "the job has no units")
 	}
 	escrow, err := payouts.EscrowFor(len(req.Inputs), policy.MaxTotalReplicas, req.RewardMicros)
 	if err != nil {
-		return workunits.Job{}, workunits.Errorf(workunits.EINVALID, "reward: %v", err)
+		return JobStatus{}, workunits.Errorf(workunits.EINVALID, "reward: %v", err)
 	}
 	now := s.now()
 	var job workunits.Job
@@ -78,10 +78,10 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 		return nil
 	})
 	if err != nil {
-		return job, fmt.Errorf("submitting job: %w", err)
+		return JobStatus{}, fmt.Errorf("submitting job: %w", err)
 	}
 	s.log.Info("job submitted", "project", projectID, "job", job.ID, "units", job.UnitCount, "app", req.App)
-	return job, nil
+	return JobStatus{Job: job, Escrow: escrow}, nil
 }
 
 // JobStatus is a job with its progress.

@@ -101,10 +101,11 @@ func TestSubmitJobNeedsBudgetAndStoresNothingWithout(t *testing.T) {
 	if _, err := b.svc.FundProject(ctx, b.project.ID, 600, "g"); err != nil {
 		t.Fatal(err)
 	}
-	job, err := b.svc.SubmitJob(ctx, b.project.ID, req) // 2 units × 3 replicas at most × 100
+	st, err := b.svc.SubmitJob(ctx, b.project.ID, req) // 2 units × 3 replicas at most × 100
 	if err != nil {
 		t.Fatal(err)
 	}
+	job := st.Job
 	if got := b.balance(t, payouts.JobEscrow(job.ID)); got != 600 {
 		t.Errorf("escrow = %d, want 600", got)
 	}
@@ -121,11 +122,12 @@ func TestLifecycle(t *testing.T) {
 	if _, err := b.svc.FundProject(ctx, b.project.ID, 10_000, "g"); err != nil {
 		t.Fatal(err)
 	}
-	job, err := b.svc.SubmitJob(ctx, b.project.ID, JobRequest{App: "app", Inputs: [][]byte{[]byte(`{"x":1}`)}, RewardMicros: 100,
+	st, err := b.svc.SubmitJob(ctx, b.project.ID, JobRequest{App: "app", Inputs: [][]byte{[]byte(`{"x":1}`)}, RewardMicros: 100,
 		Policy: workunits.Policy{MinQuorum: 2, TargetReplicas: 2, Deadline: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	job := st.Job
 	_, slow := b.host(t, "slow")
 	ada, hostA := b.host(t, "ada")
 	grace, hostG := b.host(t, "grace")
@@ -161,7 +163,7 @@ func TestLifecycle(t *testing.T) {
 	if err := report(hostG, lg[0].TaskID); err != nil {
 		t.Fatal(err)
 	}
-	st, err := b.svc.Job(ctx, b.project.ID, job.ID)
+	st, err = b.svc.Job(ctx, b.project.ID, job.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,6 +151,29 @@ type JobProgress struct {
 	CPUTime     time.Duration
 }
 
+// NewJobProgress returns an empty JobProgress ready to count into.
+func NewJobProgress() JobProgress {
+	return JobProgress{
+		Units:       map[workunits.UnitState]int{},
+		Tasks:       map[workunits.TaskState]int{},
+		Outcomes:    map[workunits.Outcome]int{},
+		Validations: map[workunits.ValidateState]int{},
+	}
+}
+
+// AddTasks counts n tasks sharing a state, outcome and validate state, and
+// their CPU time. Only successful tasks have a validation to count.
+func (p *JobProgress) AddTasks(st workunits.TaskState, out workunits.Outcome, vs workunits.ValidateState, n int, cpu time.Duration) {
+	p.Tasks[st] += n
+	if out != workunits.OutcomeNone {
+		p.Outcomes[out] += n
+	}
+	if out == workunits.OutcomeSuccess {
+		p.Validations[vs] += n
+	}
+	p.CPUTime += cpu
+}
+
 // UnitResult is a unit as the researcher sees it: its input and, once
 // validated, the canonical output.
 type UnitResult struct {

@@ -72,12 +72,7 @@ func (t *Tx) JobTaskInProgressCount(ctx context.Context, jobID int64) (int, erro
 }
 
 func (t *Tx) JobProgress(ctx context.Context, jobID int64) (store.JobProgress, error) {
-	p := store.JobProgress{
-		Units:       map[workunits.UnitState]int{},
-		Tasks:       map[workunits.TaskState]int{},
-		Outcomes:    map[workunits.Outcome]int{},
-		Validations: map[workunits.ValidateState]int{},
-	}
+	p := store.NewJobProgress()
 	rows, err := t.tx.Query(ctx, `SELECT state, count(*) FROM units WHERE job_id = $1 GROUP BY state`, jobID)
 	if err != nil {
 		return p, fmt.Errorf("counting units of job %d: %w", jobID, err)
@@ -101,14 +96,7 @@ func (t *Tx) JobProgress(ctx context.Context, jobID int64) (store.JobProgress, e
 	var vs workunits.ValidateState
 	var cpu int64
 	if _, err := pgx.ForEachRow(rows, []any{&tst, &out, &vs, &n, &cpu}, func() error {
-		p.Tasks[tst] += n
-		if out != workunits.OutcomeNone {
-			p.Outcomes[out] += n
-		}
-		if out == workunits.OutcomeSuccess {
-			p.Validations[vs] += n
-		}
-		p.CPUTime += time.Duration(cpu) * time.Microsecond
+		p.AddTasks(tst, out, vs, n, time.Duration(cpu)*time.Microsecond)
 		return nil
 	}); err != nil {
 		return p, fmt.Errorf("counting tasks of job %d: %w", jobID, err)

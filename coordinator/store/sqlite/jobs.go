@@ -72,12 +72,7 @@ func (t *Tx) JobTaskInProgressCount(ctx context.Context, jobID int64) (int, erro
 }
 
 func (t *Tx) JobProgress(ctx context.Context, jobID int64) (store.JobProgress, error) {
-	p := store.JobProgress{
-		Units:       map[workunits.UnitState]int{},
-		Tasks:       map[workunits.TaskState]int{},
-		Outcomes:    map[workunits.Outcome]int{},
-		Validations: map[workunits.ValidateState]int{},
-	}
+	p := store.NewJobProgress()
 	rows, err := t.tx.QueryContext(ctx, `SELECT state, count(*) FROM units WHERE job_id = ? GROUP BY state`, jobID)
 	if err != nil {
 		return p, fmt.Errorf("counting units of job %d: %w", jobID, err)
@@ -111,14 +106,7 @@ func (t *Tx) JobProgress(ctx context.Context, jobID int64) (store.JobProgress, e
 		if err := rows.Scan(&st, &out, &vs, &n, &cpu); err != nil {
 			return p, fmt.Errorf("scanning task count: %w", err)
 		}
-		p.Tasks[st] += n
-		if out != workunits.OutcomeNone {
-			p.Outcomes[out] += n
-		}
-		if out == workunits.OutcomeSuccess {
-			p.Validations[vs] += n
-		}
-		p.CPUTime += time.Duration(cpu) * time.Microsecond
+		p.AddTasks(st, out, vs, n, time.Duration(cpu)*time.Microsecond)
 	}
 	return p, rows.Err()
 }

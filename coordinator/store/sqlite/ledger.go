@@ -21,7 +21,7 @@ func (t *Tx) LedgerRecord(ctx context.Context, lt payouts.Transaction, now time.
 		return false, err
 	}
 	if recorded != nil {
-		if !sameEntries(recorded, lt.Entries) {
+		if !lt.SameEntries(recorded) {
 			return false, workunits.Errorf(workunits.ECONFLICT, "key %q was already used for a different transaction", lt.Key)
 		}
 		return false, nil // already recorded: idempotent
@@ -84,18 +84,6 @@ func (t *Tx) ledgerEntries(ctx context.Context, key string) (map[payouts.Account
 		out[a] = amount
 	}
 	return out, rows.Err()
-}
-
-func sameEntries(recorded map[payouts.Account]int64, entries []payouts.Entry) bool {
-	if len(recorded) != len(entries) {
-		return false
-	}
-	for _, e := range entries {
-		if amount, ok := recorded[e.Account]; !ok || amount != e.Amount {
-			return false
-		}
-	}
-	return true
 }
 
 func (t *Tx) LedgerBalance(ctx context.Context, account payouts.Account) (int64, error) {
