@@ -75,8 +75,8 @@ func setup(t *testing.T) *bundle {
 	markers, _ := buildPrograms(t)
 	opKey := service.NewKey(service.OperatorKeyPrefix)
 	coord, err := daemon.Start(ctx, daemon.Config{
-		Addr: "127.0.0.1:0", SQLitePath: filepath.Join(t.TempDir(), "test.db"), OperatorKey: opKey,
-		SweepInterval: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Addr: "127.0.0.1:0", DB: "sqlite:" + filepath.Join(t.TempDir(), "test.db"), OperatorKey: opKey,
+		BackgroundInterval: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

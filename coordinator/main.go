@@ -32,8 +32,11 @@ func main() {
 }
 
 const usage = `usage:
-  coordinator demo [--json] [--keep] [--data DIR]   run the main job end to end on this machine
-  coordinator serve [--addr ADDR] [--data DIR]       run a coordinator`
+  coordinator demo [--json] [--keep] [--data DIR]          run the main job end to end on this machine
+  coordinator serve [--addr ADDR] [--data DIR] [--db URL]   run a coordinator
+  coordinator migrate [--data DIR] [--db URL]               bring the database schema up to date and exit
+
+  --db is postgres://… (PostgreSQL) or sqlite:PATH (embedded; the default is sqlite:DATA/nightshift.db)`
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -45,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], getenv, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], getenv, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -78,7 +83,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs := flag.NewFlagSet("coordinator serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", envOr(getenv, "NIGHTSHIFT_ADDR", "127.0.0.1:8080"), "listen address (NIGHTSHIFT_ADDR)")
-	dataDir := fs.String("data", envOr(getenv, "NIGHTSHIFT_DATA", "nightshift-data"), "data directory for the embedded store (NIGHTSHIFT_DATA)")
+	dataDir, db := dbFlags(fs, getenv)
 	operatorKey := fs.String("operator-key", getenv("NIGHTSHIFT_OPERATOR_KEY"),
 		"operator key for creating and funding projects (NIGHTSHIFT_OPERATOR_KEY; default: generated into DATA/operator.key)")
 	if err := fs.Parse(args); err != nil {
@@ -96,8 +101,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		*operatorKey = key
 		log.Info("operator key loaded from file", "path", path)
 	}
-	c, err := daemon.Start(ctx, daemon.Config{Addr: *addr, SQLitePath: filepath.Join(*dataDir, "nightshift.db"),
-		OperatorKey: *operatorKey, Logger: log})
+	c, err := daemon.Start(ctx, daemon.Config{Addr: *addr, DB: dbURL(*dataDir, *db), OperatorKey: *operatorKey, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -106,6 +110,42 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return c.Stop(stopCtx)
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("coordinator migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir, db := dbFlags(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *db == "" {
+		if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+			return fmt.Errorf("creating data directory: %w", err)
+		}
+	}
+	st, err := daemon.OpenStore(ctx, dbURL(*dataDir, *db))
+	if err != nil {
+		return fmt.Errorf("migrating: %w", err)
+	}
+	fmt.Fprintln(stderr, "schema is up to date")
+	return st.Close()
+}
+
+// dbFlags defines the flags that choose the database.
+func dbFlags(fs *flag.FlagSet, getenv func(string) string) (dataDir, db *string) {
+	dataDir = fs.String("data", envOr(getenv, "NIGHTSHIFT_DATA", "nightshift-data"), "data directory (NIGHTSHIFT_DATA)")
+	db = fs.String("db", getenv("NIGHTSHIFT_DB"), "database: postgres://… or sqlite:PATH (NIGHTSHIFT_DB; default sqlite:DATA/nightshift.db)")
+	return dataDir, db
+}
+
+// dbURL is the database to use: the one named, or the embedded store in
+// the data directory.
+func dbURL(dataDir, db string) string {
+	if db != "" {
+		return db
+	}
+	return "sqlite:" + filepath.Join(dataDir, "nightshift.db")
 }
 
 // operatorKeyFile reads the operator key kept in the data directory,

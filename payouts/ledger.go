@@ -85,6 +85,16 @@ func (t Transaction) Validate() error {
 	return nil
 }
 
+// EntryMap is the transaction's entries by account, the form SameEntries
+// compares with.
+func (t Transaction) EntryMap() map[Account]int64 {
+	m := make(map[Account]int64, len(t.Entries))
+	for _, e := range t.Entries {
+		m[e.Account] = e.Amount
+	}
+	return m
+}
+
 // SameEntries reports whether recorded (account → amount, as a store read
 // it back) holds exactly t's entries: a key used again with the same entries
 // is a retry, with other entries a conflict.

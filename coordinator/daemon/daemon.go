@@ -14,17 +14,17 @@ import (
 
 	"github.com/nightshift-platform/nightshift/coordinator/httpapi"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
-	"github.com/nightshift-platform/nightshift/coordinator/store/sqlite"
+	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/coordinator/wasmcheck"
 )
 
 // Config is what a coordinator needs to start.
 type Config struct {
-	Addr          string // listen address, e.g. 127.0.0.1:8080; port 0 picks one
-	SQLitePath    string
-	OperatorKey   string
-	SweepInterval time.Duration // 0 means one second
-	Logger        *slog.Logger
+	Addr               string // listen address, e.g. 127.0.0.1:8080; port 0 picks one
+	DB                 string // database URL for OpenStore
+	OperatorKey        string
+	BackgroundInterval time.Duration // how often to sweep deadlines, finish jobs and write contacts; 0 means one second
+	Logger             *slog.Logger
 }
 
 // Coordinator is a started coordinator.
@@ -33,7 +33,7 @@ type Coordinator struct {
 	Service *service.Service
 
 	srv    *http.Server
-	store  *sqlite.Store
+	store  store.Store
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	log    *slog.Logger
@@ -44,12 +44,12 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.SweepInterval == 0 {
-		cfg.SweepInterval = time.Second
+	if cfg.BackgroundInterval == 0 {
+		cfg.BackgroundInterval = time.Second
 	}
-	st, err := sqlite.Open(ctx, cfg.SQLitePath)
+	st, err := OpenStore(ctx, cfg.DB)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("opening the store: %w", err)
 	}
 	svc := service.New(service.Options{Store: st, OperatorKey: cfg.OperatorKey, CheckModule: wasmcheck.Check, Logger: cfg.Logger})
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -79,9 +79,9 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 	}()
 	go func() {
 		defer c.wg.Done()
-		svc.RunSweeper(loopCtx, cfg.SweepInterval)
+		svc.RunBackground(loopCtx, cfg.BackgroundInterval)
 	}()
-	c.log.Info("coordinator listening", "url", c.URL, "db", cfg.SQLitePath)
+	c.log.Info("coordinator listening", "url", c.URL, "db", redact(cfg.DB))
 	return c, nil
 }
 

@@ -146,7 +146,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) (err error) {
 	operatorKey := service.NewKey(service.OperatorKeyPrefix)
 	coord, err := daemon.Start(ctx, daemon.Config{
 		Addr:        o.Addr,
-		SQLitePath:  filepath.Join(o.DataDir, "nightshift.db"),
+		DB:          "sqlite:" + filepath.Join(o.DataDir, "nightshift.db"),
 		OperatorKey: operatorKey,
 		Logger:      slog.New(slog.NewTextHandler(logFile, nil)),
 	})

@@ -61,7 +61,7 @@ func (s *Service) FundProject(ctx context.Context, projectID, amount int64, requ
 		if _, err := tx.ProjectGet(ctx, projectID); err != nil {
 			return err
 		}
-		if _, err := tx.LedgerRecord(ctx, payouts.Fund(projectID, amount, requestKey), s.now()); err != nil {
+		if _, err := store.LedgerRecord(ctx, tx, payouts.Fund(projectID, amount, requestKey), s.now()); err != nil {
 			return err
 		}
 		var err error

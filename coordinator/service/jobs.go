@@ -66,7 +66,7 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 			return err
 		}
 		if escrow > 0 {
-			if _, err := tx.LedgerRecord(ctx, payouts.Escrow(job.ID, projectID, escrow), now); err != nil {
+			if _, err := store.LedgerRecord(ctx, tx, payouts.Escrow(job.ID, projectID, escrow), now); err != nil {
 				if workunits.ErrorCode(err) == workunits.EINSUFFICIENT {
 					return workunits.Errorf(workunits.EINSUFFICIENT,
 						"the project's budget cannot cover this job: %d units × %d replicas at most × %s = %s %s needed",

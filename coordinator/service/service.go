@@ -8,8 +8,10 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
@@ -36,6 +38,7 @@ type Service struct {
 	checkModule     ModuleChecker
 	clock           func() time.Time
 	log             *slog.Logger
+	hosts           hostCache
 }
 
 // New returns a Service over the given store.
@@ -135,7 +138,10 @@ func (s *Service) AuthContributor(ctx context.Context, key string) (workunits.Co
 	return c, authError(err, "account key")
 }
 
-// AuthHost finds the host a host token belongs to and records the contact.
+// AuthHost finds the host a host token belongs to and notes the contact.
+// Hosts ask often, so a known token is answered from memory and contacts
+// are written in batches by FlushContacts: a host's last contact lags by at
+// most one background interval.
 func (s *Service) AuthHost(ctx context.Context, token string) (workunits.Host, error) {
 	if !strings.HasPrefix(token, HostTokenPrefix) {
 		if token == "" {
@@ -143,14 +149,104 @@ func (s *Service) AuthHost(ctx context.Context, token string) (workunits.Host, e
 		}
 		return workunits.Host{}, workunits.Errorf(workunits.EUNAUTHORIZED, "invalid host token (host tokens start with %q)", HostTokenPrefix)
 	}
+	tokenHash := hashKey(token)
+	now := s.now()
+	if h, ok := s.hosts.contact(tokenHash, now); ok {
+		return h, nil
+	}
 	var h workunits.Host
 	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
-		h, err = tx.HostGetByTokenHash(ctx, hashKey(token))
+		h, err = tx.HostGetByTokenHash(ctx, tokenHash)
 		if err != nil {
 			return err
 		}
-		h.LastContactAt = s.now()
-		return tx.HostTouch(ctx, h.ID, h.LastContactAt)
+		h.LastContactAt = now
+		return tx.HostTouchMany(ctx, map[int64]time.Time{h.ID: now})
 	})
-	return h, authError(err, "host token")
+	if err != nil {
+		return h, authError(err, "host token")
+	}
+	s.hosts.add(tokenHash, h, now)
+	return h, nil
+}
+
+// FlushContacts writes the host contacts noted since the last flush.
+func (s *Service) FlushContacts(ctx context.Context) error {
+	contacts := s.hosts.takeContacts()
+	if len(contacts) == 0 {
+		return nil
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.HostTouchMany(ctx, contacts) })
+	if err != nil {
+		s.hosts.returnContacts(contacts)
+		return fmt.Errorf("writing contacts of %d hosts: %w", len(contacts), err)
+	}
+	return nil
+}
+
+// hostCache remembers authenticated hosts for a while and the contacts
+// not yet written. A host and its token never change, so the time limit
+// only bounds how long a host removed later would still be let in.
+type hostCache struct {
+	mu       sync.Mutex
+	byToken  map[string]cachedHost
+	contacts map[int64]time.Time
+}
+
+type cachedHost struct {
+	host    workunits.Host
+	addedAt time.Time
+}
+
+const (
+	hostCacheTTL  = time.Minute
+	hostCacheSize = 200_000 // about 60 MB at most; a full cache starts over
+)
+
+func (c *hostCache) contact(tokenHash string, now time.Time) (workunits.Host, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.byToken[tokenHash]
+	if !ok || now.Sub(e.addedAt) > hostCacheTTL {
+		return workunits.Host{}, false
+	}
+	if c.contacts == nil {
+		c.contacts = map[int64]time.Time{}
+	}
+	c.contacts[e.host.ID] = now
+	h := e.host
+	h.LastContactAt = now
+	return h, true
+}
+
+func (c *hostCache) add(tokenHash string, h workunits.Host, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byToken == nil || len(c.byToken) >= hostCacheSize {
+		c.byToken = map[string]cachedHost{}
+	}
+	c.byToken[tokenHash] = cachedHost{host: h, addedAt: now}
+}
+
+func (c *hostCache) takeContacts() map[int64]time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.contacts
+	c.contacts = nil
+	return out
+}
+
+// returnContacts puts back contacts that could not be written, keeping any
+// later contact noted meanwhile.
+func (c *hostCache) returnContacts(contacts map[int64]time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.contacts == nil {
+		c.contacts = map[int64]time.Time{}
+	}
+	for id, at := range contacts {
+		if at.After(c.contacts[id]) {
+			c.contacts[id] = at
+		}
+	}
 }

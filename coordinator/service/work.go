@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
@@ -55,39 +56,48 @@ func (s *Service) ReportResults(ctx context.Context, hostID int64, reports []wor
 	}
 	now := s.now()
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		// Read without locks only to find the units; the tasks are checked
+		// again once their units are locked, so a sweep or another report
+		// of the same unit cannot change them between check and write.
 		tasks, err := tx.TaskGetMany(ctx, ids)
 		if err != nil {
 			return err
 		}
-		byID := make(map[int64]workunits.Task, len(tasks))
+		unitOf := make(map[int64]int64, len(tasks))
 		for _, t := range tasks {
-			byID[t.ID] = t
+			unitOf[t.ID] = t.UnitID
 		}
-		updated := make([]workunits.Task, 0, len(reports))
-		outputs := map[int64][]byte{}
 		unitIDs := make([]int64, 0, len(reports))
+		outputs := map[int64][]byte{}
 		for _, r := range reports {
-			t, ok := byID[r.TaskID]
+			unitID, ok := unitOf[r.TaskID]
 			if !ok {
 				return workunits.Errorf(workunits.ENOTFOUND, "task %d is not assigned to this host", r.TaskID)
 			}
-			t, err := workunits.ApplyReport(t, hostID, r, now)
-			if err != nil {
-				return err
-			}
-			updated = append(updated, t)
+			unitIDs = append(unitIDs, unitID)
 			if r.Outcome == workunits.OutcomeSuccess {
-				outputs[t.ID] = r.Output
+				outputs[r.TaskID] = r.Output
 			}
-			unitIDs = append(unitIDs, t.UnitID)
 		}
-		if err := tx.TaskUpdateMany(ctx, updated); err != nil {
+		applyReports := func(tasks []workunits.Task) error {
+			at := make(map[int64]int, len(tasks))
+			for i, t := range tasks {
+				at[t.ID] = i
+			}
+			for _, r := range reports {
+				i := at[r.TaskID]
+				t, err := workunits.ApplyReport(tasks[i], hostID, r, now)
+				if err != nil {
+					return err
+				}
+				tasks[i] = t
+			}
+			return nil
+		}
+		if err := s.advanceUnits(ctx, tx, unitIDs, now, applyReports); err != nil {
 			return err
 		}
-		if err := tx.TaskOutputSetMany(ctx, outputs); err != nil {
-			return err
-		}
-		return s.advanceUnits(ctx, tx, unitIDs, now)
+		return tx.TaskOutputSetMany(ctx, outputs)
 	})
 	if err != nil {
 		return fmt.Errorf("taking reports from host %d: %w", hostID, err)
@@ -100,7 +110,8 @@ func (s *Service) ReportResults(ctx context.Context, hostID int64, reports []wor
 const sweepBatch = 500
 
 // SweepOverdue expires tasks past their deadline and issues replacements.
-// It returns how many units it advanced.
+// It returns how many units it advanced. Coordinators sweeping one database
+// at once each claim different units.
 func (s *Service) SweepOverdue(ctx context.Context) (int, error) {
 	total := 0
 	for {
@@ -112,7 +123,7 @@ func (s *Service) SweepOverdue(ctx context.Context) (int, error) {
 				return err
 			}
 			n = len(units)
-			return s.advanceUnits(ctx, tx, units, now)
+			return s.advanceUnits(ctx, tx, units, now, nil)
 		})
 		if err != nil {
 			return total, fmt.Errorf("sweeping overdue tasks: %w", err)
@@ -124,13 +135,38 @@ func (s *Service) SweepOverdue(ctx context.Context) (int, error) {
 	}
 }
 
-// RunSweeper calls SweepOverdue every interval until ctx ends.
-func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
+// FinishJobs ends every active job with nothing left to do. Reports finish
+// jobs as they go; this catches the job whose last two units were finished
+// by concurrent transactions, each of which saw the other's unit still open.
+func (s *Service) FinishJobs(ctx context.Context) error {
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		active, err := tx.JobListActive(ctx)
+		if err != nil {
+			return err
+		}
+		return s.finishJobs(ctx, tx, active, s.now())
+	})
+	if err != nil {
+		return fmt.Errorf("finishing jobs: %w", err)
+	}
+	return nil
+}
+
+// RunBackground runs the coordinator's periodic work every interval until
+// ctx ends: the deadline sweep, finishing jobs, and writing host contacts.
+// Every step is safe to run on several coordinators at once.
+func (s *Service) RunBackground(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			// Contacts seen since the last tick would otherwise be lost.
+			flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := s.FlushContacts(flushCtx); err != nil {
+				s.log.Error("writing host contacts", "err", err)
+			}
 			return
 		case <-t.C:
 			n, err := s.SweepOverdue(ctx)
@@ -139,14 +175,23 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 			} else if n > 0 {
 				s.log.Info("deadline sweep", "units_advanced", n)
 			}
+			if err := s.FinishJobs(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("finishing jobs failed", "err", err)
+			}
+			if err := s.FlushContacts(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("writing host contacts failed", "err", err)
+			}
 		}
 	}
 }
 
-// advanceUnits runs workunits.Advance on each unit and stores the plans:
-// task and unit changes, new replicas, a reward for each newly valid task,
-// and the end of every job whose last unit finished.
-func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64, now time.Time) error {
+// advanceUnits locks the units, loads all their tasks, lets edit change
+// them (reports applied, say), runs workunits.Advance on each unit and
+// writes the whole batch at once: changed tasks, changed units, new
+// replicas, one ledger batch paying every newly valid task, and the end of
+// each job whose last unit finished. Units are locked before their tasks
+// are written, always, so concurrent batches queue rather than deadlock.
+func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64, now time.Time, edit func([]workunits.Task) error) error {
 	if len(unitIDs) == 0 {
 		return nil
 	}
@@ -155,48 +200,70 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	if err != nil {
 		return err
 	}
-	tasks, err := tx.TaskListByUnits(ctx, unitIDs)
+	loaded, err := tx.TaskListByUnits(ctx, unitIDs)
 	if err != nil {
 		return err
+	}
+	tasks := slices.Clone(loaded)
+	if edit != nil {
+		if err := edit(tasks); err != nil {
+			return err
+		}
 	}
 	tasksByUnit := map[int64][]workunits.Task{}
 	for _, t := range tasks {
 		tasksByUnit[t.UnitID] = append(tasksByUnit[t.UnitID], t)
 	}
-	jobs := map[int64]workunits.Job{}
+	jobIDs := make([]int64, len(units))
+	for i, u := range units {
+		jobIDs[i] = u.JobID
+	}
+	jobList, err := tx.JobGetMany(ctx, dedupe(jobIDs))
+	if err != nil {
+		return err
+	}
+	jobs := make(map[int64]workunits.Job, len(jobList))
+	for _, j := range jobList {
+		jobs[j.ID] = j
+	}
+
+	final := make(map[int64]workunits.Task, len(tasks))
+	for _, t := range tasks {
+		final[t.ID] = t
+	}
 	var (
 		changedUnits []workunits.Unit
-		changedTasks []workunits.Task
 		newReplicas  []int64
 		valid        []workunits.Task
-		validJob     []int64
-		finishedJobs = map[int64]bool{}
+		jobOfValid   = map[int64]workunits.Job{}
+		finished     []int64
 	)
 	for _, u := range units {
-		job, ok := jobs[u.JobID]
-		if !ok {
-			if job, err = tx.JobGet(ctx, u.JobID); err != nil {
-				return err
-			}
-			jobs[u.JobID] = job
-		}
-		plan := workunits.Advance(u, tasksByUnit[u.ID], job.Policy, now)
+		plan := workunits.Advance(u, tasksByUnit[u.ID], jobs[u.JobID].Policy, now)
 		unitChanged := plan.Unit.State != u.State || plan.Unit.CanonicalTaskID != u.CanonicalTaskID || plan.Unit.Error != u.Error
 		if unitChanged {
 			changedUnits = append(changedUnits, plan.Unit)
 		}
 		// A finished unit's last running replica (reported late, or
 		// expired) may be what the job was waiting for.
-		if plan.Unit.State.Terminal() && (unitChanged || len(plan.Changed) > 0) {
-			finishedJobs[u.JobID] = true
+		if plan.Unit.State.Terminal() {
+			finished = append(finished, u.JobID)
 		}
-		changedTasks = append(changedTasks, plan.Changed...)
+		for _, t := range plan.Changed {
+			final[t.ID] = t
+		}
 		for range plan.NewTasks {
 			newReplicas = append(newReplicas, u.ID)
 		}
 		for _, t := range plan.NewlyValid {
 			valid = append(valid, t)
-			validJob = append(validJob, u.JobID)
+			jobOfValid[t.ID] = jobs[u.JobID]
+		}
+	}
+	var changedTasks []workunits.Task
+	for _, t := range loaded {
+		if final[t.ID] != t {
+			changedTasks = append(changedTasks, final[t.ID])
 		}
 	}
 	if err := tx.TaskUpdateMany(ctx, changedTasks); err != nil {
@@ -208,18 +275,14 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	if err := tx.TaskInsertMany(ctx, newReplicas, now); err != nil {
 		return err
 	}
-	if err := s.payValid(ctx, tx, valid, validJob, jobs, now); err != nil {
+	if err := s.payValid(ctx, tx, valid, jobOfValid, now); err != nil {
 		return err
 	}
-	for jobID := range finishedJobs {
-		if err := s.finishJobIfDone(ctx, tx, jobs[jobID], now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.finishJobs(ctx, tx, dedupe(finished), now)
 }
 
-func (s *Service) payValid(ctx context.Context, tx store.Tx, valid []workunits.Task, jobOf []int64, jobs map[int64]workunits.Job, now time.Time) error {
+// payValid pays every newly valid task, each by its job, in one ledger batch.
+func (s *Service) payValid(ctx context.Context, tx store.Tx, valid []workunits.Task, jobOf map[int64]workunits.Job, now time.Time) error {
 	if len(valid) == 0 {
 		return nil
 	}
@@ -231,49 +294,52 @@ func (s *Service) payValid(ctx context.Context, tx store.Tx, valid []workunits.T
 	if err != nil {
 		return err
 	}
-	for i, t := range valid {
-		job := jobs[jobOf[i]]
-		if job.RewardMicros == 0 {
-			continue
+	rewards := make([]payouts.Transaction, 0, len(valid))
+	for _, t := range valid {
+		job := jobOf[t.ID]
+		if job.RewardMicros > 0 {
+			rewards = append(rewards, payouts.Reward(t.ID, job.ID, contributorOf[t.HostID], job.RewardMicros))
 		}
-		if _, err := tx.LedgerRecord(ctx, payouts.Reward(t.ID, job.ID, contributorOf[t.HostID], job.RewardMicros), now); err != nil {
-			// Escrow covers every task a unit may ever have, so this is a
-			// bug, not the host's fault: keep the code (and account names)
-			// out of the answer, and let the report be retried.
-			return fmt.Errorf("paying task %d: %s", t.ID, err)
-		}
+	}
+	if _, err := tx.LedgerRecordMany(ctx, rewards, now); err != nil {
+		// Escrow covers every task a unit may ever have, so this is a
+		// bug, not the host's fault: keep the code (and account names)
+		// out of the answer, and let the report be retried.
+		return fmt.Errorf("paying %d valid tasks: %s", len(rewards), err)
 	}
 	return nil
 }
 
-// finishJobIfDone marks a job done once no unit is open and no replica is
-// still running (a late replica that proves valid is paid from the escrow),
-// then returns the unused escrow to the project.
-func (s *Service) finishJobIfDone(ctx context.Context, tx store.Tx, job workunits.Job, now time.Time) error {
-	if job.State != workunits.JobActive {
+// finishJobs marks done those of the given jobs with no unit open and no
+// replica still running (a late replica that proves valid is paid from the
+// escrow), and returns each one's unused escrow to its project.
+func (s *Service) finishJobs(ctx context.Context, tx store.Tx, jobIDs []int64, now time.Time) error {
+	if len(jobIDs) == 0 {
 		return nil
 	}
-	open, err := tx.JobOpenUnitCount(ctx, job.ID)
-	if err != nil || open > 0 {
-		return err
-	}
-	running, err := tx.JobTaskInProgressCount(ctx, job.ID)
-	if err != nil || running > 0 {
-		return err
-	}
-	if err := tx.JobFinish(ctx, job.ID, now); err != nil {
-		return err
-	}
-	left, err := tx.LedgerBalance(ctx, payouts.JobEscrow(job.ID))
+	done, err := tx.JobListFinishable(ctx, jobIDs)
 	if err != nil {
 		return err
 	}
-	if left > 0 {
-		if _, err := tx.LedgerRecord(ctx, payouts.Release(job.ID, job.ProjectID, left), now); err != nil {
+	for _, id := range done {
+		job, err := tx.JobGet(ctx, id)
+		if err != nil {
 			return err
 		}
+		if err := tx.JobFinish(ctx, id, now); err != nil {
+			return err
+		}
+		left, err := tx.LedgerBalance(ctx, payouts.JobEscrow(id))
+		if err != nil {
+			return err
+		}
+		if left > 0 {
+			if _, err := store.LedgerRecord(ctx, tx, payouts.Release(id, job.ProjectID, left), now); err != nil {
+				return err
+			}
+		}
+		s.log.Info("job finished", "job", id, "escrow_returned_micros", left)
 	}
-	s.log.Info("job finished", "job", job.ID, "escrow_returned_micros", left)
 	return nil
 }
 

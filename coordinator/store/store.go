@@ -8,6 +8,9 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/nightshift-platform/nightshift/payouts"
@@ -34,7 +37,9 @@ type Tx interface {
 
 	HostInsert(ctx context.Context, p HostInsertParams) (workunits.Host, error)
 	HostGetByTokenHash(ctx context.Context, tokenHash string) (workunits.Host, error)
-	HostTouch(ctx context.Context, hostID int64, now time.Time) error
+	// HostTouchMany records when hosts were last heard from; a contact
+	// never moves a host's last contact back in time.
+	HostTouchMany(ctx context.Context, contacts map[int64]time.Time) error
 	// HostContributorMany maps each given host to its contributor.
 	HostContributorMany(ctx context.Context, hostIDs []int64) (map[int64]int64, error)
 
@@ -52,11 +57,16 @@ type Tx interface {
 
 	JobInsert(ctx context.Context, job workunits.Job) (workunits.Job, error)
 	JobGet(ctx context.Context, id int64) (workunits.Job, error)
+	// JobGetMany loads the given jobs, in id order.
+	JobGetMany(ctx context.Context, ids []int64) ([]workunits.Job, error)
 	JobFinish(ctx context.Context, id int64, now time.Time) error
-	// JobOpenUnitCount counts the job's units that are not yet done or failed.
-	JobOpenUnitCount(ctx context.Context, jobID int64) (int, error)
-	// JobTaskInProgressCount counts the job's tasks still held by hosts.
-	JobTaskInProgressCount(ctx context.Context, jobID int64) (int, error)
+	// JobListActive returns the ids of jobs still running, in id order.
+	JobListActive(ctx context.Context) ([]int64, error)
+	// JobListFinishable returns those of the given jobs that are active but
+	// have no open unit and no task in progress, and locks them for this
+	// transaction. A job another transaction has locked is passed over:
+	// whoever holds it is finishing it.
+	JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, error)
 	JobProgress(ctx context.Context, jobID int64) (JobProgress, error)
 	// JobResultList returns up to limit units with Seq > afterSeq, in order.
 	JobResultList(ctx context.Context, jobID int64, afterSeq, limit int) ([]UnitResult, error)
@@ -81,19 +91,98 @@ type Tx interface {
 	// people.
 	TaskLease(ctx context.Context, p TaskLeaseParams) ([]Lease, error)
 	// TaskUnitsOverdue returns units having an in-progress task whose
-	// deadline is not after now.
+	// deadline is not after now, and locks them for this transaction. A
+	// unit another transaction has locked is passed over, so coordinators
+	// sweeping at once split the work instead of repeating it.
 	TaskUnitsOverdue(ctx context.Context, now time.Time, limit int) ([]int64, error)
 
-	// LedgerRecord records a balanced transaction once per key. It returns
-	// false if the same transaction was already recorded under the key, a
-	// workunits.ECONFLICT error if different entries were, and a
-	// workunits.EINSUFFICIENT error if an account that may not go negative
-	// would. A refused transaction writes nothing.
-	LedgerRecord(ctx context.Context, t payouts.Transaction, now time.Time) (bool, error)
+	// LedgerRecordMany records balanced transactions, each once per key.
+	// recorded[i] is false if the same transaction was already recorded
+	// under txs[i].Key (earlier, or earlier in txs). It fails with a
+	// workunits.ECONFLICT error if a key was used for different entries and
+	// a workunits.EINSUFFICIENT error if an account that may not go
+	// negative would end the batch below zero. A refused batch writes
+	// nothing.
+	LedgerRecordMany(ctx context.Context, txs []payouts.Transaction, now time.Time) (recorded []bool, err error)
 	LedgerBalance(ctx context.Context, account payouts.Account) (int64, error)
 	LedgerAudit(ctx context.Context) (LedgerAudit, error)
 
 	ContributorEarnings(ctx context.Context, contributorID int64) ([]HostEarnings, error)
+}
+
+// LedgerRecord records one transaction with LedgerRecordMany.
+func LedgerRecord(ctx context.Context, tx Tx, t payouts.Transaction, now time.Time) (bool, error) {
+	recorded, err := tx.LedgerRecordMany(ctx, []payouts.Transaction{t}, now)
+	if err != nil {
+		return false, err
+	}
+	return recorded[0], nil
+}
+
+// LedgerBatch is a batch of ledger transactions checked for recording: the
+// drivers share these rules and differ only in how they write.
+type LedgerBatch struct {
+	Txs    []payouts.Transaction
+	Unique []int // index in Txs of the first transaction with each key
+}
+
+// NewLedgerBatch validates every transaction and refuses a key repeated in
+// the batch with different entries.
+func NewLedgerBatch(txs []payouts.Transaction) (LedgerBatch, error) {
+	b := LedgerBatch{Txs: txs}
+	first := make(map[string]int, len(txs))
+	for i, t := range txs {
+		if err := t.Validate(); err != nil {
+			return b, fmt.Errorf("recording ledger transaction: %w", err)
+		}
+		j, seen := first[t.Key]
+		if !seen {
+			first[t.Key] = i
+			b.Unique = append(b.Unique, i)
+			continue
+		}
+		if !t.SameEntries(txs[j].EntryMap()) {
+			return b, workunits.Errorf(workunits.ECONFLICT, "key %q is used twice in one batch for different transactions", t.Key)
+		}
+	}
+	return b, nil
+}
+
+// Recorded marks which transactions of the batch are new, given the keys
+// written by it: a repeated key counts once, at its first occurrence.
+func (b LedgerBatch) Recorded(written map[string]bool) []bool {
+	out := make([]bool, len(b.Txs))
+	for _, i := range b.Unique {
+		out[i] = written[b.Txs[i].Key]
+	}
+	return out
+}
+
+// Deltas sums what the given transactions move, per account, in account
+// order so that drivers lock balances in one order and never deadlock.
+func Deltas(txs []payouts.Transaction) (accounts []payouts.Account, amounts []int64) {
+	sum := map[payouts.Account]int64{}
+	for _, t := range txs {
+		for _, e := range t.Entries {
+			sum[e.Account] += e.Amount
+		}
+	}
+	accounts = slices.Sorted(maps.Keys(sum))
+	amounts = make([]int64, len(accounts))
+	for i, a := range accounts {
+		amounts[i] = sum[a]
+	}
+	return accounts, amounts
+}
+
+// CheckFloor refuses a batch that leaves an account below zero that may
+// not go there; after is the account's balance once delta is applied.
+func CheckFloor(account payouts.Account, delta, after int64) error {
+	if delta >= 0 || after >= 0 || account.MayGoNegative() {
+		return nil
+	}
+	return workunits.Errorf(workunits.EINSUFFICIENT, "%s has %s %s, %s needed",
+		account, payouts.FormatMicros(after-delta), payouts.Currency, payouts.FormatMicros(-delta))
 }
 
 type ProjectInsertParams struct {

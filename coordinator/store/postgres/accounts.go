@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -91,9 +93,21 @@ func (t *Tx) HostGetByTokenHash(ctx context.Context, tokenHash string) (workunit
 	return h, nil
 }
 
-func (t *Tx) HostTouch(ctx context.Context, hostID int64, now time.Time) error {
-	if _, err := t.tx.Exec(ctx, `UPDATE hosts SET last_contact_at = $1 WHERE id = $2`, ts(now), hostID); err != nil {
-		return fmt.Errorf("touching host %d: %w", hostID, err)
+// HostTouchMany updates in host id order, so two coordinators flushing
+// contacts of the same hosts wait for each other instead of deadlocking.
+func (t *Tx) HostTouchMany(ctx context.Context, contacts map[int64]time.Time) error {
+	if len(contacts) == 0 {
+		return nil
+	}
+	ids := slices.Sorted(maps.Keys(contacts))
+	times := make([]time.Time, len(ids))
+	for i, id := range ids {
+		times[i] = ts(contacts[id])
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE hosts h SET last_contact_at = greatest(h.last_contact_at, c.at)
+		FROM (SELECT * FROM unnest($1::bigint[], $2::timestamptz[]) AS c(id, at) ORDER BY id) c
+		WHERE h.id = c.id`, ids, times); err != nil {
+		return fmt.Errorf("recording contact with %d hosts: %w", len(ids), err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,22 +26,46 @@ func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, err
 	return j, nil
 }
 
-func (t *Tx) JobGet(ctx context.Context, id int64) (workunits.Job, error) {
+const jobColumns = `id, project_id, app_version_id, min_quorum, target_replicas,
+	max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at`
+
+func scanJob(row pgx.CollectableRow) (workunits.Job, error) {
 	var j workunits.Job
 	var deadlineMS int64
 	var finished pgtype.Timestamptz
-	err := t.tx.QueryRow(ctx, `SELECT id, project_id, app_version_id, min_quorum, target_replicas,
-		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at
-		FROM jobs WHERE id = $1`, id).Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
+	if err := row.Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
 		&j.Policy.TargetReplicas, &j.Policy.MaxErrorReplicas, &j.Policy.MaxTotalReplicas, &deadlineMS,
-		&j.RewardMicros, &j.State, &j.UnitCount, &j.CreatedAt, &finished)
-	if err != nil {
-		return j, notFound(err, "job %d not found", id)
+		&j.RewardMicros, &j.State, &j.UnitCount, &j.CreatedAt, &finished); err != nil {
+		return j, err
 	}
 	j.Policy.Deadline = time.Duration(deadlineMS) * time.Millisecond
 	j.CreatedAt = j.CreatedAt.UTC()
 	j.FinishedAt = fromTS(finished)
 	return j, nil
+}
+
+func (t *Tx) JobGet(ctx context.Context, id int64) (workunits.Job, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id)
+	j, err := pgx.CollectExactlyOneRow(rows, scanJob)
+	if err != nil {
+		return j, notFound(err, "job %d not found", id)
+	}
+	return j, nil
+}
+
+func (t *Tx) JobGetMany(ctx context.Context, ids []int64) ([]workunits.Job, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, _ := t.tx.Query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ANY($1) ORDER BY id`, ids)
+	jobs, err := pgx.CollectRows(rows, scanJob)
+	if err != nil {
+		return nil, fmt.Errorf("loading %d jobs: %w", len(ids), err)
+	}
+	if len(jobs) != len(slices.Compact(slices.Sorted(slices.Values(ids)))) {
+		return nil, workunits.Errorf(workunits.ENOTFOUND, "some of jobs %v not found", ids)
+	}
+	return jobs, nil
 }
 
 func (t *Tx) JobFinish(ctx context.Context, id int64, now time.Time) error {
@@ -51,24 +76,31 @@ func (t *Tx) JobFinish(ctx context.Context, id int64, now time.Time) error {
 	return nil
 }
 
-func (t *Tx) JobOpenUnitCount(ctx context.Context, jobID int64) (int, error) {
-	var n int
-	if err := t.tx.QueryRow(ctx, `SELECT count(*) FROM units WHERE job_id = $1 AND state = $2`,
-		jobID, workunits.UnitOpen).Scan(&n); err != nil {
-		return 0, fmt.Errorf("counting open units of job %d: %w", jobID, err)
+func (t *Tx) JobListActive(ctx context.Context) ([]int64, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT id FROM jobs WHERE state = $1 ORDER BY id`, workunits.JobActive)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("listing active jobs: %w", err)
 	}
-	return n, nil
+	return ids, nil
 }
 
-func (t *Tx) JobTaskInProgressCount(ctx context.Context, jobID int64) (int, error) {
-	var n int
-	// Through units, whose job_id is indexed; tasks have only the partial
-	// index of unsent tasks by job.
-	if err := t.tx.QueryRow(ctx, `SELECT count(*) FROM tasks t JOIN units u ON u.id = t.unit_id
-		WHERE u.job_id = $1 AND t.state = $2`, jobID, workunits.TaskInProgress).Scan(&n); err != nil {
-		return 0, fmt.Errorf("counting tasks in progress of job %d: %w", jobID, err)
+// JobListFinishable probes the partial indexes of open units and of tasks
+// in progress: a job with either is not finishable, however large it is.
+func (t *Tx) JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, error) {
+	if len(jobIDs) == 0 {
+		return nil, nil
 	}
-	return n, nil
+	rows, _ := t.tx.Query(ctx, `SELECT j.id FROM jobs j
+		WHERE j.id = ANY($1) AND j.state = $2
+		  AND NOT EXISTS (SELECT 1 FROM units u WHERE u.job_id = j.id AND u.state = $3)
+		  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = $4)
+		ORDER BY j.id FOR UPDATE SKIP LOCKED`, jobIDs, workunits.JobActive, workunits.UnitOpen, workunits.TaskInProgress)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("finding finished jobs: %w", err)
+	}
+	return ids, nil
 }
 
 func (t *Tx) JobProgress(ctx context.Context, jobID int64) (store.JobProgress, error) {
@@ -177,12 +209,18 @@ func (t *Tx) UnitUpdateMany(ctx context.Context, units []workunits.Unit) error {
 	if len(units) == 0 {
 		return nil
 	}
-	// One statement per unit, sent together: applied in order, as the
-	// caller listed them.
-	b := &pgx.Batch{}
-	for _, u := range units {
-		b.Queue(`UPDATE units SET state = $1, canonical_task_id = nullif($2::bigint, 0), error = $3 WHERE id = $4`,
-			u.State, u.CanonicalTaskID, u.Error, u.ID)
+	ids, states, canonical, errs := make([]int64, len(units)), make([]string, len(units)), make([]int64, len(units)), make([]string, len(units))
+	for i, u := range units {
+		ids[i], states[i], canonical[i], errs[i] = u.ID, string(u.State), u.CanonicalTaskID, u.Error
 	}
-	return t.sendBatch(ctx, b, func(i int) string { return fmt.Sprintf("updating unit %d", units[i].ID) })
+	tag, err := t.tx.Exec(ctx, `UPDATE units u SET state = x.state, canonical_task_id = nullif(x.canonical, 0), error = x.error
+		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[]) AS x(id, state, canonical, error)
+		WHERE u.id = x.id`, ids, states, canonical, errs)
+	if err != nil {
+		return fmt.Errorf("updating %d units: %w", len(units), err)
+	}
+	if n := int(tag.RowsAffected()); n != len(units) {
+		return fmt.Errorf("updating %d units: %d found", len(units), n)
+	}
+	return nil
 }

@@ -1,11 +1,9 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,85 +14,118 @@ import (
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
-// LedgerRecord claims the key first: a transaction racing on the same key
-// waits on the unique index and then finds it taken. Balances are moved
-// with one upsert that locks them in account order, so transfers through
-// the same accounts queue instead of deadlocking, and only then checked
-// against their floors; a refusal rolls back to a savepoint, leaving no
-// trace even if the caller goes on to commit.
-func (t *Tx) LedgerRecord(ctx context.Context, lt payouts.Transaction, now time.Time) (bool, error) {
-	if err := lt.Validate(); err != nil {
-		return false, fmt.Errorf("recording ledger transaction: %w", err)
+// LedgerRecordMany claims the keys first: a transaction racing on the same
+// key waits on the unique index and then finds it taken. The balances of
+// every account the batch moves are then updated by one upsert that locks
+// them in account order, so batches through the same accounts queue
+// instead of deadlocking, and only then checked against their floors. A
+// refusal rolls back to a savepoint, leaving no trace even if the caller
+// goes on to commit. The common case is three statements for any number of
+// transactions.
+func (t *Tx) LedgerRecordMany(ctx context.Context, txs []payouts.Transaction, now time.Time) ([]bool, error) {
+	batch, err := store.NewLedgerBatch(txs)
+	if err != nil {
+		return nil, err
+	}
+	if len(txs) == 0 {
+		return nil, nil
 	}
 	sp, err := t.tx.Begin(ctx)
 	if err != nil {
-		return false, fmt.Errorf("recording ledger transaction %s: %w", lt.Key, err)
+		return nil, fmt.Errorf("recording %d ledger transactions: %w", len(txs), err)
 	}
 	defer func() { _ = sp.Rollback(ctx) }() // a no-op once released
 
-	var txID int64
-	err = sp.QueryRow(ctx, `INSERT INTO ledger_transactions (key, memo, created_at) VALUES ($1, $2, $3)
-		ON CONFLICT (key) DO NOTHING RETURNING id`, lt.Key, lt.Memo, ts(now)).Scan(&txID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		recorded, err := t.ledgerEntries(ctx, lt.Key)
-		if err != nil {
-			return false, err
-		}
-		if !lt.SameEntries(recorded) {
-			return false, workunits.Errorf(workunits.ECONFLICT, "key %q was already used for a different transaction", lt.Key)
-		}
-		return false, nil // already recorded: idempotent
+	keys, memos := make([]string, len(batch.Unique)), make([]string, len(batch.Unique))
+	for i, j := range batch.Unique {
+		keys[i], memos[i] = txs[j].Key, txs[j].Memo
 	}
+	rows, err := sp.Query(ctx, `INSERT INTO ledger_transactions (key, memo, created_at)
+		SELECT key, memo, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(key, memo, i) ORDER BY i
+		ON CONFLICT (key) DO NOTHING RETURNING id, key`, keys, memos, ts(now))
 	if err != nil {
-		return false, fmt.Errorf("recording ledger transaction %s: %w", lt.Key, err)
+		return nil, fmt.Errorf("recording %d ledger transactions: %w", len(keys), err)
+	}
+	idOf := make(map[string]int64, len(keys))
+	var id int64
+	var key string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &key}, func() error {
+		idOf[key] = id
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("recording %d ledger transactions: %w", len(keys), err)
 	}
 
-	entries := slices.Clone(lt.Entries)
-	slices.SortFunc(entries, func(a, b payouts.Entry) int { return cmp.Compare(a.Account, b.Account) })
-	accounts, amounts := make([]string, len(entries)), make([]int64, len(entries))
-	for i, e := range entries {
-		accounts[i], amounts[i] = string(e.Account), e.Amount
+	var fresh []payouts.Transaction
+	var txIDs []int64
+	for _, j := range batch.Unique {
+		lt := txs[j]
+		id, ok := idOf[lt.Key]
+		if ok {
+			fresh = append(fresh, lt)
+			txIDs = append(txIDs, id)
+			continue
+		}
+		recorded, err := t.ledgerEntries(ctx, sp, lt.Key)
+		if err != nil {
+			return nil, err
+		}
+		if !lt.SameEntries(recorded) {
+			return nil, workunits.Errorf(workunits.ECONFLICT, "key %q was already used for a different transaction", lt.Key)
+		}
 	}
-	rows, err := sp.Query(ctx, `INSERT INTO ledger_balances (account, balance)
+	if len(fresh) == 0 {
+		return batch.Recorded(nil), nil // all retries: idempotent
+	}
+
+	accounts, deltas := store.Deltas(fresh)
+	rows, err = sp.Query(ctx, `INSERT INTO ledger_balances (account, balance)
 		SELECT account, amount FROM unnest($1::text[], $2::bigint[]) AS e(account, amount) ORDER BY account
 		ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance
-		RETURNING account, balance`, accounts, amounts)
+		RETURNING account, balance`, accounts, deltas)
 	if err != nil {
-		return false, fmt.Errorf("updating balances for %s: %w", lt.Key, err)
+		return nil, fmt.Errorf("updating balances: %w", err)
 	}
-	after := map[payouts.Account]int64{}
+	after := make(map[payouts.Account]int64, len(accounts))
 	var acct payouts.Account
 	var balance int64
 	if _, err := pgx.ForEachRow(rows, []any{&acct, &balance}, func() error {
 		after[acct] = balance
 		return nil
 	}); err != nil {
-		return false, fmt.Errorf("updating balances for %s: %w", lt.Key, err)
+		return nil, fmt.Errorf("updating balances: %w", err)
 	}
-	// In the caller's order, so the error names the same account SQLite's does.
-	for _, e := range lt.Entries {
-		if e.Amount >= 0 || e.Account.MayGoNegative() || after[e.Account] >= 0 {
-			continue
+	for i, a := range accounts {
+		if err := store.CheckFloor(a, deltas[i], after[a]); err != nil {
+			return nil, err
 		}
-		before := after[e.Account] - e.Amount
-		return false, workunits.Errorf(workunits.EINSUFFICIENT, "%s has %s %s, %s needed",
-			e.Account, payouts.FormatMicros(before), payouts.Currency, payouts.FormatMicros(-e.Amount))
 	}
 
+	var entryTx []int64
+	var entryAccount []string
+	var entryAmount []int64
+	for i, lt := range fresh {
+		for _, e := range lt.Entries {
+			entryTx, entryAccount, entryAmount = append(entryTx, txIDs[i]), append(entryAccount, string(e.Account)), append(entryAmount, e.Amount)
+		}
+	}
 	if _, err := sp.Exec(ctx, `INSERT INTO ledger_entries (transaction_id, account, amount)
-		SELECT $1, account, amount FROM unnest($2::text[], $3::bigint[]) AS e(account, amount)`,
-		txID, accounts, amounts); err != nil {
-		return false, fmt.Errorf("recording entries of %s: %w", lt.Key, err)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])`, entryTx, entryAccount, entryAmount); err != nil {
+		return nil, fmt.Errorf("recording ledger entries: %w", err)
 	}
 	if err := sp.Commit(ctx); err != nil {
-		return false, fmt.Errorf("recording ledger transaction %s: %w", lt.Key, err)
+		return nil, fmt.Errorf("recording %d ledger transactions: %w", len(fresh), err)
 	}
-	return true, nil
+	written := make(map[string]bool, len(fresh))
+	for _, lt := range fresh {
+		written[lt.Key] = true
+	}
+	return batch.Recorded(written), nil
 }
 
 // ledgerEntries returns the entries recorded under key, or nil if none.
-func (t *Tx) ledgerEntries(ctx context.Context, key string) (map[payouts.Account]int64, error) {
-	rows, err := t.tx.Query(ctx, `SELECT e.account, e.amount FROM ledger_entries e
+func (t *Tx) ledgerEntries(ctx context.Context, q pgx.Tx, key string) (map[payouts.Account]int64, error) {
+	rows, err := q.Query(ctx, `SELECT e.account, e.amount FROM ledger_entries e
 		JOIN ledger_transactions lt ON lt.id = e.transaction_id WHERE lt.key = $1`, key)
 	if err != nil {
 		return nil, fmt.Errorf("looking up ledger transaction %s: %w", key, err)

@@ -161,19 +161,3 @@ func notFound(err error, format string, args ...any) error {
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
-
-// sendBatch runs b and checks each statement's result; what names the
-// statement at index i in an error.
-func (t *Tx) sendBatch(ctx context.Context, b *pgx.Batch, what func(i int) string) error {
-	br := t.tx.SendBatch(ctx, b)
-	for i := range b.Len() {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return fmt.Errorf("%s: %w", what(i), err)
-		}
-	}
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("closing batch: %w", err)
-	}
-	return nil
-}

@@ -180,7 +180,7 @@ func TestReopen(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.LedgerRecord(ctx, payouts.Fund(p.ID, 500, "r1"), now)
+		_, err = store.LedgerRecord(ctx, tx, payouts.Fund(p.ID, 500, "r1"), now)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestLedgerAppendOnly(t *testing.T) {
 	s := openIn(t, newSchema(t))
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	if err := s.InTx(ctx, func(tx store.Tx) error {
-		_, err := tx.LedgerRecord(ctx, payouts.Fund(1, 500, "r1"), now)
+		_, err := store.LedgerRecord(ctx, tx, payouts.Fund(1, 500, "r1"), now)
 		return err
 	}); err != nil {
 		t.Fatal(err)

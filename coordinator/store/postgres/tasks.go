@@ -66,42 +66,71 @@ func (t *Tx) TaskListByUnits(ctx context.Context, unitIDs []int64) ([]workunits.
 	return t.tasksWhereIn(ctx, "unit_id", unitIDs)
 }
 
+// TaskUpdateMany and TaskOutputSetMany each write all their rows in one
+// statement; callers update a task at most once per call.
 func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task) error {
 	if len(tasks) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	for _, tk := range tasks {
-		b.Queue(`UPDATE tasks SET host_id = nullif($1::bigint, 0), state = $2, outcome = $3, validate_state = $4,
-			sent_at = $5, deadline_at = $6, received_at = $7, output_sha256 = $8, cpu_micros = $9, stderr = $10 WHERE id = $11`,
-			tk.HostID, tk.State, tk.Outcome, tk.ValidateState, nullTS(tk.SentAt), nullTS(tk.DeadlineAt), nullTS(tk.ReceivedAt),
-			tk.OutputSHA256, tk.CPUTime.Microseconds(), tk.Stderr, tk.ID)
+	n := len(tasks)
+	var (
+		ids, hosts, cpu           = make([]int64, n), make([]int64, n), make([]int64, n)
+		states, outcomes, vstates = make([]string, n), make([]string, n), make([]string, n)
+		sent, deadline, received  = make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
+		outputHashes, stderrs     = make([]string, n), make([]string, n)
+	)
+	for i, tk := range tasks {
+		ids[i], hosts[i], cpu[i] = tk.ID, tk.HostID, tk.CPUTime.Microseconds()
+		states[i], outcomes[i], vstates[i] = string(tk.State), string(tk.Outcome), string(tk.ValidateState)
+		sent[i], deadline[i], received[i] = nullTS(tk.SentAt), nullTS(tk.DeadlineAt), nullTS(tk.ReceivedAt)
+		outputHashes[i], stderrs[i] = tk.OutputSHA256, tk.Stderr
 	}
-	return t.sendBatch(ctx, b, func(i int) string { return fmt.Sprintf("updating task %d", tasks[i].ID) })
+	tag, err := t.tx.Exec(ctx, `UPDATE tasks t SET host_id = nullif(x.host, 0), state = x.state, outcome = x.outcome,
+			validate_state = x.vstate, sent_at = x.sent, deadline_at = x.deadline, received_at = x.received,
+			output_sha256 = x.output_sha256, cpu_micros = x.cpu, stderr = x.stderr
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+			$7::timestamptz[], $8::timestamptz[], $9::text[], $10::bigint[], $11::text[])
+			AS x(id, host, state, outcome, vstate, sent, deadline, received, output_sha256, cpu, stderr)
+		WHERE t.id = x.id`,
+		ids, hosts, states, outcomes, vstates, sent, deadline, received, outputHashes, cpu, stderrs)
+	if err != nil {
+		return fmt.Errorf("updating %d tasks: %w", n, err)
+	}
+	if got := int(tag.RowsAffected()); got != n {
+		return fmt.Errorf("updating %d tasks: %d found", n, got)
+	}
+	return nil
 }
 
 func (t *Tx) TaskOutputSetMany(ctx context.Context, outputs map[int64][]byte) error {
 	if len(outputs) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
 	ids := make([]int64, 0, len(outputs))
+	data := make([][]byte, 0, len(outputs))
 	for id, out := range outputs {
 		if out == nil {
 			out = []byte{} // an empty output is still an output, not NULL
 		}
-		b.Queue(`UPDATE tasks SET output = $1 WHERE id = $2`, out, id)
-		ids = append(ids, id)
+		ids, data = append(ids, id), append(data, out)
 	}
-	return t.sendBatch(ctx, b, func(i int) string { return fmt.Sprintf("storing output of task %d", ids[i]) })
+	tag, err := t.tx.Exec(ctx, `UPDATE tasks t SET output = x.output
+		FROM unnest($1::bigint[], $2::bytea[]) AS x(id, output) WHERE t.id = x.id`, ids, data)
+	if err != nil {
+		return fmt.Errorf("storing outputs of %d tasks: %w", len(ids), err)
+	}
+	if got := int(tag.RowsAffected()); got != len(ids) {
+		return fmt.Errorf("storing outputs of %d tasks: %d found", len(ids), got)
+	}
+	return nil
 }
 
+// TaskUnitsOverdue claims the units with SKIP LOCKED: a unit a report or
+// another coordinator's sweep holds is left to it.
 func (t *Tx) TaskUnitsOverdue(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	rows, err := t.tx.Query(ctx, `SELECT DISTINCT unit_id FROM tasks
-		WHERE state = 'in_progress' AND deadline_at <= $1 ORDER BY unit_id LIMIT $2`, ts(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("finding overdue tasks: %w", err)
-	}
+	rows, _ := t.tx.Query(ctx, `SELECT u.id FROM units u
+		WHERE u.id IN (SELECT unit_id FROM tasks WHERE state = 'in_progress' AND deadline_at <= $1)
+		ORDER BY u.id LIMIT $2 FOR UPDATE SKIP LOCKED`, ts(now), limit)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return nil, fmt.Errorf("finding overdue tasks: %w", err)

@@ -105,9 +105,16 @@ func (t *Tx) HostGetByTokenHash(ctx context.Context, tokenHash string) (workunit
 	return h, nil
 }
 
-func (t *Tx) HostTouch(ctx context.Context, hostID int64, now time.Time) error {
-	if _, err := t.tx.ExecContext(ctx, `UPDATE hosts SET last_contact_at = ? WHERE id = ?`, now.UnixMilli(), hostID); err != nil {
-		return fmt.Errorf("touching host %d: %w", hostID, err)
+func (t *Tx) HostTouchMany(ctx context.Context, contacts map[int64]time.Time) error {
+	stmt, err := t.tx.PrepareContext(ctx, `UPDATE hosts SET last_contact_at = max(coalesce(last_contact_at, 0), ?) WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("recording host contacts: %w", err)
+	}
+	defer stmt.Close()
+	for id, at := range contacts {
+		if _, err := stmt.ExecContext(ctx, at.UnixMilli(), id); err != nil {
+			return fmt.Errorf("recording contact with host %d: %w", id, err)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
@@ -27,22 +28,57 @@ func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, err
 	return j, nil
 }
 
-func (t *Tx) JobGet(ctx context.Context, id int64) (workunits.Job, error) {
+const jobColumns = `id, project_id, app_version_id, min_quorum, target_replicas,
+	max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at`
+
+func scanJob(row interface{ Scan(...any) error }) (workunits.Job, error) {
 	var j workunits.Job
 	var deadlineMS, created int64
 	var finished sql.NullInt64
-	err := t.tx.QueryRowContext(ctx, `SELECT id, project_id, app_version_id, min_quorum, target_replicas,
-		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at
-		FROM jobs WHERE id = ?`, id).Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
+	if err := row.Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
 		&j.Policy.TargetReplicas, &j.Policy.MaxErrorReplicas, &j.Policy.MaxTotalReplicas, &deadlineMS,
-		&j.RewardMicros, &j.State, &j.UnitCount, &created, &finished)
-	if err != nil {
-		return j, notFound(err, "job %d not found", id)
+		&j.RewardMicros, &j.State, &j.UnitCount, &created, &finished); err != nil {
+		return j, err
 	}
 	j.Policy.Deadline = time.Duration(deadlineMS) * time.Millisecond
 	j.CreatedAt = time.UnixMilli(created).UTC()
 	j.FinishedAt = fromMillis(finished)
 	return j, nil
+}
+
+func (t *Tx) JobGet(ctx context.Context, id int64) (workunits.Job, error) {
+	j, err := scanJob(t.tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	if err != nil {
+		return j, notFound(err, "job %d not found", id)
+	}
+	return j, nil
+}
+
+func (t *Tx) JobGetMany(ctx context.Context, ids []int64) ([]workunits.Job, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	var jobs []workunits.Job
+	err := chunks(ids, func(ids []int64) error {
+		rows, err := t.tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id IN (`+placeholders(len(ids))+`) ORDER BY id`, int64Args(ids)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			j, err := scanJob(rows)
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, j)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading %d jobs: %w", len(ids), err)
+	}
+	if len(jobs) != len(ids) {
+		return nil, workunits.Errorf(workunits.ENOTFOUND, "some of jobs %v not found", ids)
+	}
+	return jobs, nil
 }
 
 func (t *Tx) JobFinish(ctx context.Context, id int64, now time.Time) error {
@@ -53,22 +89,32 @@ func (t *Tx) JobFinish(ctx context.Context, id int64, now time.Time) error {
 	return nil
 }
 
-func (t *Tx) JobOpenUnitCount(ctx context.Context, jobID int64) (int, error) {
-	var n int
-	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM units WHERE job_id = ? AND state = ?`,
-		jobID, workunits.UnitOpen).Scan(&n); err != nil {
-		return 0, fmt.Errorf("counting open units of job %d: %w", jobID, err)
+func (t *Tx) JobListActive(ctx context.Context) ([]int64, error) {
+	ids, err := t.int64s(ctx, `SELECT id FROM jobs WHERE state = ? ORDER BY id`, workunits.JobActive)
+	if err != nil {
+		return nil, fmt.Errorf("listing active jobs: %w", err)
 	}
-	return n, nil
+	return ids, nil
 }
 
-func (t *Tx) JobTaskInProgressCount(ctx context.Context, jobID int64) (int, error) {
-	var n int
-	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM tasks WHERE job_id = ? AND state = ?`,
-		jobID, workunits.TaskInProgress).Scan(&n); err != nil {
-		return 0, fmt.Errorf("counting tasks in progress of job %d: %w", jobID, err)
+// JobListFinishable needs no locks: the single writer already excludes
+// every other transaction.
+func (t *Tx) JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, error) {
+	var out []int64
+	err := chunks(jobIDs, func(ids []int64) error {
+		args := append(int64Args(ids), workunits.JobActive, workunits.UnitOpen, workunits.TaskInProgress)
+		found, err := t.int64s(ctx, `SELECT j.id FROM jobs j
+			WHERE j.id IN (`+placeholders(len(ids))+`) AND j.state = ?
+			  AND NOT EXISTS (SELECT 1 FROM units u WHERE u.job_id = j.id AND u.state = ?)
+			  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = ?)
+			ORDER BY j.id`, args...)
+		out = append(out, found...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finding finished jobs: %w", err)
 	}
-	return n, nil
+	return out, nil
 }
 
 func (t *Tx) JobProgress(ctx context.Context, jobID int64) (store.JobProgress, error) {

@@ -12,55 +12,69 @@ import (
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
-func (t *Tx) LedgerRecord(ctx context.Context, lt payouts.Transaction, now time.Time) (bool, error) {
-	if err := lt.Validate(); err != nil {
-		return false, fmt.Errorf("recording ledger transaction: %w", err)
-	}
-	recorded, err := t.ledgerEntries(ctx, lt.Key)
+// LedgerRecordMany checks every key and every floor before writing
+// anything, so a refused batch leaves no trace even if the caller goes on
+// to commit; the single writer keeps what it read true until it writes.
+func (t *Tx) LedgerRecordMany(ctx context.Context, txs []payouts.Transaction, now time.Time) ([]bool, error) {
+	batch, err := store.NewLedgerBatch(txs)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	if recorded != nil {
-		if !lt.SameEntries(recorded) {
-			return false, workunits.Errorf(workunits.ECONFLICT, "key %q was already used for a different transaction", lt.Key)
+	var fresh []payouts.Transaction
+	for _, i := range batch.Unique {
+		lt := txs[i]
+		recorded, err := t.ledgerEntries(ctx, lt.Key)
+		if err != nil {
+			return nil, err
 		}
-		return false, nil // already recorded: idempotent
-	}
-	// Check every floor before writing anything, so a refused transaction
-	// leaves no trace even if the caller went on to commit.
-	for _, e := range lt.Entries {
-		if e.Amount >= 0 || e.Account.MayGoNegative() {
+		if recorded == nil {
+			fresh = append(fresh, lt)
 			continue
 		}
-		balance, err := t.LedgerBalance(ctx, e.Account)
+		if !lt.SameEntries(recorded) {
+			return nil, workunits.Errorf(workunits.ECONFLICT, "key %q was already used for a different transaction", lt.Key)
+		}
+	}
+	accounts, deltas := store.Deltas(fresh)
+	for i, a := range accounts {
+		if deltas[i] >= 0 || a.MayGoNegative() {
+			continue
+		}
+		balance, err := t.LedgerBalance(ctx, a)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
-		if balance+e.Amount < 0 {
-			return false, workunits.Errorf(workunits.EINSUFFICIENT, "%s has %s %s, %s needed",
-				e.Account, payouts.FormatMicros(balance), payouts.Currency, payouts.FormatMicros(-e.Amount))
+		if err := store.CheckFloor(a, deltas[i], balance+deltas[i]); err != nil {
+			return nil, err
 		}
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_transactions (key, memo, created_at) VALUES (?, ?, ?)`,
-		lt.Key, lt.Memo, now.UnixMilli())
-	if err != nil {
-		return false, fmt.Errorf("recording ledger transaction %s: %w", lt.Key, err)
-	}
-	txID, err := res.LastInsertId()
-	if err != nil {
-		return false, fmt.Errorf("reading ledger transaction id: %w", err)
-	}
-	for _, e := range lt.Entries {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_entries (transaction_id, account, amount) VALUES (?, ?, ?)`,
-			txID, e.Account, e.Amount); err != nil {
-			return false, fmt.Errorf("recording entry for %s: %w", e.Account, err)
+
+	written := make(map[string]bool, len(fresh))
+	for _, lt := range fresh {
+		res, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_transactions (key, memo, created_at) VALUES (?, ?, ?)`,
+			lt.Key, lt.Memo, now.UnixMilli())
+		if err != nil {
+			return nil, fmt.Errorf("recording ledger transaction %s: %w", lt.Key, err)
 		}
+		txID, err := res.LastInsertId()
+		if err != nil {
+			return nil, fmt.Errorf("reading ledger transaction id: %w", err)
+		}
+		for _, e := range lt.Entries {
+			if _, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_entries (transaction_id, account, amount) VALUES (?, ?, ?)`,
+				txID, e.Account, e.Amount); err != nil {
+				return nil, fmt.Errorf("recording entry for %s: %w", e.Account, err)
+			}
+		}
+		written[lt.Key] = true
+	}
+	for i, a := range accounts {
 		if _, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
-			ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance`, e.Account, e.Amount); err != nil {
-			return false, fmt.Errorf("updating balance of %s: %w", e.Account, err)
+			ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance`, a, deltas[i]); err != nil {
+			return nil, fmt.Errorf("updating balance of %s: %w", a, err)
 		}
 	}
-	return true, nil
+	return batch.Recorded(written), nil
 }
 
 // ledgerEntries returns the entries recorded under key, or nil if none.

@@ -139,6 +139,24 @@ func notFound(err error, format string, args ...any) error {
 }
 
 // placeholders returns "?,?,…" for n values.
+// int64s runs a query of one integer column and collects it.
+func (t *Tx) int64s(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }

@@ -70,7 +70,7 @@ func TestReopen(t *testing.T) {
 		if p, err = tx.ProjectInsert(ctx, store.ProjectInsertParams{Name: "kept", KeyHash: "kh", Now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}); err != nil {
 			return err
 		}
-		_, err = tx.LedgerRecord(ctx, payouts.Fund(p.ID, 500, "r1"), time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+		_, err = store.LedgerRecord(ctx, tx, payouts.Fund(p.ID, 500, "r1"), time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestLedgerAppendOnly(t *testing.T) {
 	s := openTemp(t, filepath.Join(t.TempDir(), "test.db"))
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	if err := s.InTx(ctx, func(tx store.Tx) error {
-		_, err := tx.LedgerRecord(ctx, payouts.Fund(1, 500, "r1"), now)
+		_, err := store.LedgerRecord(ctx, tx, payouts.Fund(1, 500, "r1"), now)
 		return err
 	}); err != nil {
 		t.Fatal(err)

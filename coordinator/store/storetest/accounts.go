@@ -151,7 +151,7 @@ func testAccounts(t *testing.T, newStore func(*testing.T) store.Store) {
 		}
 	})
 
-	t.Run("HostTouch", func(t *testing.T) {
+	t.Run("HostTouchMany", func(t *testing.T) {
 		s := setup(t, newStore)
 		var h, other workunits.Host
 		inTx(t, s, func(tx store.Tx, f *factory) error {
@@ -160,12 +160,18 @@ func testAccounts(t *testing.T, newStore func(*testing.T) store.Store) {
 			return nil
 		})
 		later := t0.Add(90*time.Minute + 999*time.Microsecond)
-		inTx(t, s, func(tx store.Tx, f *factory) error { return tx.HostTouch(t.Context(), h.ID, later) })
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			return tx.HostTouchMany(t.Context(), map[int64]time.Time{h.ID: later, other.ID: t0.Add(time.Minute)})
+		})
+		// A contact flushed late never moves a host back in time.
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			return tx.HostTouchMany(t.Context(), map[int64]time.Time{h.ID: later.Add(-time.Minute)})
+		})
 		inTx(t, s, func(tx store.Tx, f *factory) error {
 			for _, tt := range []struct {
 				host workunits.Host
 				want time.Time
-			}{{h, later}, {other, t0}} {
+			}{{h, later}, {other, t0.Add(time.Minute)}} {
 				got, err := tx.HostGetByTokenHash(t.Context(), hostToken(tt.host))
 				if err != nil {
 					return err

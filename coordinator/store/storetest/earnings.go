@@ -18,7 +18,7 @@ func testContributorEarnings(t *testing.T, newStore func(*testing.T) store.Store
 			c = f.Contributor()
 			h1, h2, flaky, fresh = f.Host(c.ID), f.Host(c.ID), f.Host(c.ID), f.Host(c.ID)
 			stranger := f.Host(f.Contributor().ID)
-			if err := tx.HostTouch(t.Context(), h1.ID, touched); err != nil {
+			if err := tx.HostTouchMany(t.Context(), map[int64]time.Time{h1.ID: touched}); err != nil {
 				return err
 			}
 

@@ -88,33 +88,51 @@ func testJobs(t *testing.T, newStore func(*testing.T) store.Store) {
 		})
 	})
 
-	t.Run("TaskInProgressCount", func(t *testing.T) {
+	t.Run("ListFinishable", func(t *testing.T) {
 		s := setup(t, newStore)
-		var job, other jobFixture
+		var running, open, idle, finished jobFixture
 		inTx(t, s, func(tx store.Tx, f *factory) error {
 			h := f.Host(f.Contributor().ID)
-			job = f.Job(jobSpec{Units: 2, Policy: workunits.Policy{MinQuorum: 1, TargetReplicas: 2}})
-			other = f.Job(jobSpec{Units: 1})
-			f.UpdateTasks(
-				leased(job.Tasks[0][0], h.ID, t0.Add(time.Hour)),
-				leased(job.Tasks[1][0], h.ID, t0.Add(time.Hour)),
-				reported(job.Tasks[1][1], h.ID, workunits.OutcomeSuccess, workunits.ValidatePending, 0),
-			)
+			one := workunits.Policy{MinQuorum: 1, TargetReplicas: 1}
+			running, open, idle, finished = f.Job(jobSpec{Units: 1, Policy: one}), f.Job(jobSpec{Units: 1, Policy: one}),
+				f.Job(jobSpec{Units: 1, Policy: one}), f.Job(jobSpec{Units: 1, Policy: one})
+			// running: its unit is done but a late replica is still out.
+			f.UpdateTasks(leased(running.Tasks[0][0], h.ID, t0.Add(time.Hour)))
+			done := func(j jobFixture) workunits.Unit {
+				u := j.Units[0]
+				u.State = workunits.UnitDone
+				return u
+			}
+			f.UpdateUnits(done(running), done(idle), done(finished))
+			return tx.JobFinish(t.Context(), finished.Job.ID, t0)
+		})
+		all := []int64{running.Job.ID, open.Job.ID, idle.Job.ID, finished.Job.ID, 1 << 40}
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			got, err := tx.JobListFinishable(t.Context(), all)
+			if err != nil {
+				return err
+			}
+			if want := []int64{idle.Job.ID}; !slices.Equal(got, want) {
+				t.Errorf("JobListFinishable = %v, want %v", got, want)
+			}
+			active, err := tx.JobListActive(t.Context())
+			if err != nil {
+				return err
+			}
+			if want := []int64{running.Job.ID, open.Job.ID, idle.Job.ID}; !slices.Equal(active, want) {
+				t.Errorf("JobListActive = %v, want %v", active, want)
+			}
+			jobs, err := tx.JobGetMany(t.Context(), []int64{idle.Job.ID, running.Job.ID, idle.Job.ID})
+			if err != nil {
+				return err
+			}
+			if len(jobs) != 2 || jobs[0].ID != running.Job.ID || jobs[1].ID != idle.Job.ID {
+				t.Errorf("JobGetMany = %+v, want jobs %d and %d", jobs, running.Job.ID, idle.Job.ID)
+			}
+			_, err = tx.JobGetMany(t.Context(), []int64{idle.Job.ID, 1 << 40})
+			wantCode(t, err, workunits.ENOTFOUND)
 			return nil
 		})
-		for _, tc := range []struct {
-			job  int64
-			want int
-		}{{job.Job.ID, 2}, {other.Job.ID, 0}} {
-			var n int
-			inTx(t, s, func(tx store.Tx, f *factory) (err error) {
-				n, err = tx.JobTaskInProgressCount(t.Context(), tc.job)
-				return err
-			})
-			if n != tc.want {
-				t.Errorf("JobTaskInProgressCount(%d) = %d, want %d", tc.job, n, tc.want)
-			}
-		}
 	})
 
 	t.Run("Progress", func(t *testing.T) {
@@ -308,14 +326,15 @@ func testUnits(t *testing.T, newStore func(*testing.T) store.Store) {
 		openCount := func(j jobFixture) int {
 			t.Helper()
 			var n int
-			inTx(t, s, func(tx store.Tx, f *factory) (err error) {
-				n, err = tx.JobOpenUnitCount(t.Context(), j.Job.ID)
+			inTx(t, s, func(tx store.Tx, f *factory) error {
+				p, err := tx.JobProgress(t.Context(), j.Job.ID)
+				n = p.Units[workunits.UnitOpen]
 				return err
 			})
 			return n
 		}
 		if n := openCount(job); n != 4 {
-			t.Errorf("JobOpenUnitCount before = %d, want 4", n)
+			t.Errorf("open units before = %d, want 4", n)
 		}
 		want := slices.Clone(job.Units)
 		want[0].State, want[0].CanonicalTaskID = workunits.UnitDone, job.Tasks[0][1].ID
@@ -335,10 +354,10 @@ func testUnits(t *testing.T, newStore func(*testing.T) store.Store) {
 			return nil
 		})
 		if n := openCount(job); n != 2 {
-			t.Errorf("JobOpenUnitCount after = %d, want 2", n)
+			t.Errorf("open units after = %d, want 2", n)
 		}
 		if n := openCount(other); n != 2 {
-			t.Errorf("JobOpenUnitCount of the other job = %d, want 2", n)
+			t.Errorf("open units of the other job = %d, want 2", n)
 		}
 	})
 }

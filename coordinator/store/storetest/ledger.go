@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
@@ -14,7 +15,7 @@ func record(t *testing.T, s store.Store, lt payouts.Transaction) (bool, error) {
 	t.Helper()
 	var recorded bool
 	err := s.InTx(t.Context(), func(tx store.Tx) (err error) {
-		recorded, err = tx.LedgerRecord(t.Context(), lt, t0)
+		recorded, err = store.LedgerRecord(t.Context(), tx, lt, t0)
 		return err
 	})
 	return recorded, err
@@ -95,7 +96,7 @@ func testLedger(t *testing.T, newStore func(*testing.T) store.Store) {
 		inTx(t, s, func(tx store.Tx, f *factory) error {
 			fund := payouts.Fund(project, 300, "request-1")
 			for i, want := range []bool{true, false} {
-				ok, err := tx.LedgerRecord(t.Context(), fund, t0)
+				ok, err := store.LedgerRecord(t.Context(), tx, fund, t0)
 				if err != nil {
 					return err
 				}
@@ -194,5 +195,80 @@ func testLedger(t *testing.T, newStore func(*testing.T) store.Store) {
 			}
 		}
 		wantBalances(t, s, map[payouts.Account]int64{budget: 0, escrow: 150})
+	})
+
+	t.Run("Many", func(t *testing.T) {
+		c1, c2 := payouts.ContributorAvailable(1), payouts.ContributorAvailable(2)
+		setupFunded := func(t *testing.T) store.Store {
+			s := setup(t, newStore)
+			for _, lt := range []payouts.Transaction{payouts.Fund(project, 1000, "r1"), payouts.Escrow(job, project, 300)} {
+				if _, err := record(t, s, lt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return s
+		}
+		recordMany := func(t *testing.T, s store.Store, txs ...payouts.Transaction) ([]bool, error) {
+			var got []bool
+			err := s.InTx(t.Context(), func(tx store.Tx) (err error) {
+				got, err = tx.LedgerRecordMany(t.Context(), txs, t0)
+				return err
+			})
+			return got, err
+		}
+		reward := func(task, contributor, amount int64) payouts.Transaction {
+			return payouts.Reward(task, job, contributor, amount)
+		}
+
+		t.Run("RewardsAndRepeats", func(t *testing.T) {
+			s := setupFunded(t)
+			if _, err := record(t, s, reward(1, 1, 100)); err != nil {
+				t.Fatal(err)
+			}
+			// Task 1 was paid before and task 2 is listed twice: each is paid once.
+			got, err := recordMany(t, s, reward(1, 1, 100), reward(2, 2, 100), reward(3, 1, 50), reward(2, 2, 100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []bool{false, true, true, false}; !slices.Equal(got, want) {
+				t.Errorf("LedgerRecordMany = %v, want %v", got, want)
+			}
+			wantBalances(t, s, map[payouts.Account]int64{escrow: 50, c1: 150, c2: 100, budget: 700})
+			wantAudit(t, s, 5, 10)
+		})
+
+		t.Run("RefusedWhole", func(t *testing.T) {
+			tests := []struct {
+				name string
+				txs  []payouts.Transaction
+				code workunits.Code
+			}{
+				// 200 + 150 is more than the 300 in escrow, though each alone fits.
+				{"Overdraft", []payouts.Transaction{reward(1, 1, 200), reward(2, 2, 150)}, workunits.EINSUFFICIENT},
+				{"KeyTwiceInBatch", []payouts.Transaction{reward(1, 1, 100), reward(1, 1, 90)}, workunits.ECONFLICT},
+				{"KeyUsedBefore", []payouts.Transaction{reward(2, 2, 100), payouts.Fund(project, 5, "r1")}, workunits.ECONFLICT},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					s := setupFunded(t)
+					got, err := recordMany(t, s, tt.txs...)
+					if got != nil {
+						t.Errorf("LedgerRecordMany = %v, want nothing recorded", got)
+					}
+					wantCode(t, err, tt.code)
+					wantBalances(t, s, map[payouts.Account]int64{escrow: 300, c1: 0, c2: 0, budget: 700})
+					wantAudit(t, s, 2, 4)
+				})
+			}
+		})
+
+		t.Run("Empty", func(t *testing.T) {
+			s := setupFunded(t)
+			got, err := recordMany(t, s)
+			if err != nil || len(got) != 0 {
+				t.Errorf("LedgerRecordMany of nothing = %v, %v; want none, nil", got, err)
+			}
+			wantAudit(t, s, 2, 4)
+		})
 	})
 }

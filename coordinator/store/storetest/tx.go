@@ -35,7 +35,7 @@ func testInTx(t *testing.T, newStore func(*testing.T) store.Store) {
 					if err := tx.BlobPut(t.Context(), sha256Hex(blob), blob); err != nil {
 						return err
 					}
-					if _, err := tx.LedgerRecord(t.Context(), payouts.Fund(p.ID, 100, key), t0); err != nil {
+					if _, err := store.LedgerRecord(t.Context(), tx, payouts.Fund(p.ID, 100, key), t0); err != nil {
 						return err
 					}
 					return tt.err
@@ -116,7 +116,7 @@ func testInTx(t *testing.T, newStore func(*testing.T) store.Store) {
 						entry(budget, -1), entry(payouts.ContributorAvailable(int64(g)), 1)}}
 					var ok bool
 					err := s.InTx(t.Context(), func(tx store.Tx) (err error) {
-						ok, err = tx.LedgerRecord(t.Context(), lt, t0)
+						ok, err = store.LedgerRecord(t.Context(), tx, lt, t0)
 						return err
 					})
 					mu.Lock()
@@ -173,7 +173,7 @@ func testInTx(t *testing.T, newStore func(*testing.T) store.Store) {
 				for task := range int64(tasks) {
 					var ok bool
 					err := s.InTx(t.Context(), func(tx store.Tx) (err error) {
-						ok, err = tx.LedgerRecord(t.Context(), payouts.Reward(task, job, task%3, reward), t0)
+						ok, err = store.LedgerRecord(t.Context(), tx, payouts.Reward(task, job, task%3, reward), t0)
 						return err
 					})
 					if err != nil {
