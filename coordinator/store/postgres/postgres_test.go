@@ -1,12 +1,9 @@
 package postgres
 
 import (
-	"context"
-	"crypto/rand"
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,80 +13,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/coordinator/store/postgres/pgtest"
 	"github.com/nightshift-platform/nightshift/coordinator/store/storetest"
 	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
-const defaultTestDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-var (
-	reachOnce sync.Once
-	reachErr  error
-)
-
-// testDatabaseURL returns the server the tests use and fails the test if it
-// does not answer: these tests fail rather than skip, so a run that never
-// reached PostgreSQL cannot pass for one that did.
-func testDatabaseURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("NIGHTSHIFT_TEST_DATABASE_URL")
-	if url == "" {
-		url = defaultTestDatabaseURL
-	}
-	reachOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err == nil {
-			err = conn.Ping(ctx)
-			_ = conn.Close(ctx)
-		}
-		reachErr = err
-	})
-	if reachErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and the test PostgreSQL (NIGHTSHIFT_TEST_DATABASE_URL) is unreachable: %v", reachErr)
-		}
-		t.Fatalf("the test PostgreSQL is unreachable: %v\n"+
-			"Start the local one with `pg_ctlcluster --skip-systemctl-redirect 15 main start` (it needs a database named test),\n"+
-			"or set NIGHTSHIFT_TEST_DATABASE_URL to another server (default %s).", reachErr, defaultTestDatabaseURL)
-	}
-	return url
-}
-
-// adminExec runs sql on its own connection, outside any test schema.
-func adminExec(ctx context.Context, url, sql string) error {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
-
-// newSchema creates an empty schema, dropped when the test ends, and
-// returns a pool config whose connections work in it.
+// newSchema returns a pool config working in a fresh schema of its own.
 func newSchema(t *testing.T) *pgxpool.Config {
 	t.Helper()
-	url := testDatabaseURL(t)
-	schema := "ns_test_" + strings.ToLower(rand.Text())
-	if err := adminExec(t.Context(), url, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("creating schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := adminExec(ctx, url, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := pgxpool.ParseConfig(pgtest.NewSchema(t))
 	if err != nil {
-		t.Fatalf("parsing NIGHTSHIFT_TEST_DATABASE_URL: %v", err)
+		t.Fatalf("parsing the test database URL: %v", err)
 	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	return cfg
 }
 
@@ -106,7 +42,7 @@ func openIn(t *testing.T, cfg *pgxpool.Config) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	testDatabaseURL(t)
+	pgtest.ServerURL(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return openIn(t, newSchema(t))
 	})
