@@ -77,7 +77,7 @@ func TestTwoCoordinatorsShareOneJob(t *testing.T) {
 		inputs[i] = json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
 	}
 	job, err := coords[1].WithKey(project.APIKey).SubmitJob(ctx, api.SubmitJobRequest{App: "table", Units: inputs,
-		Policy: api.Policy{MinQuorum: 2, TargetReplicas: 2, MaxErrorReplicas: 3, MaxTotalReplicas: maxTotal, DeadlineSeconds: 1},
+		Policy:       api.Policy{MinQuorum: 2, TargetReplicas: 2, MaxErrorReplicas: 3, MaxTotalReplicas: maxTotal, DeadlineSeconds: 1},
 		RewardMicros: reward})
 	if err != nil {
 		t.Fatal(err)
