@@ -23,7 +23,7 @@ type Config struct {
 	Addr               string // listen address, e.g. 127.0.0.1:8080; port 0 picks one
 	DB                 string // database URL for OpenStore
 	OperatorKey        string
-	BackgroundInterval time.Duration // how often to sweep deadlines, finish jobs and write contacts; 0 means one second
+	BackgroundInterval time.Duration // how often to sweep deadlines, pay valid tasks, finish jobs and write contacts; 0 means 250 ms
 	Logger             *slog.Logger
 }
 
@@ -45,7 +45,7 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.BackgroundInterval == 0 {
-		cfg.BackgroundInterval = time.Second
+		cfg.BackgroundInterval = 250 * time.Millisecond
 	}
 	st, err := OpenStore(ctx, cfg.DB)
 	if err != nil {

@@ -163,6 +163,16 @@ func TestLifecycle(t *testing.T) {
 	if err := report(hostG, lg[0].TaskID); err != nil {
 		t.Fatal(err)
 	}
+	// Valid tasks are paid, and so the job finished, by the payer.
+	if st, err := b.svc.Job(ctx, b.project.ID, job.ID); err != nil || st.Job.State != workunits.JobActive {
+		t.Errorf("job before payment = %s (%v), want still active", st.Job.State, err)
+	}
+	if n, err := b.svc.PayCredits(ctx); err != nil || n != 2 {
+		t.Fatalf("PayCredits paid %d tasks (%v), want 2", n, err)
+	}
+	if n, err := b.svc.PayCredits(ctx); err != nil || n != 0 {
+		t.Fatalf("PayCredits again paid %d tasks (%v), want 0", n, err)
+	}
 	st, err = b.svc.Job(ctx, b.project.ID, job.ID)
 	if err != nil {
 		t.Fatal(err)

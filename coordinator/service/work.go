@@ -153,7 +153,8 @@ func (s *Service) FinishJobs(ctx context.Context) error {
 }
 
 // RunBackground runs the coordinator's periodic work every interval until
-// ctx ends: the deadline sweep, finishing jobs, and writing host contacts.
+// ctx ends: the deadline sweep, paying valid tasks, finishing jobs, and
+// writing host contacts.
 // Every step is safe to run on several coordinators at once.
 func (s *Service) RunBackground(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -174,6 +175,9 @@ func (s *Service) RunBackground(ctx context.Context, interval time.Duration) {
 				s.log.Error("deadline sweep failed", "err", err)
 			} else if n > 0 {
 				s.log.Info("deadline sweep", "units_advanced", n)
+			}
+			if _, err := s.PayCredits(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("paying credits failed", "err", err)
 			}
 			if err := s.FinishJobs(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("finishing jobs failed", "err", err)
@@ -275,14 +279,17 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	if err := tx.TaskInsertMany(ctx, newReplicas, now); err != nil {
 		return err
 	}
-	if err := s.payValid(ctx, tx, valid, jobOfValid, now); err != nil {
+	if err := s.payValid(ctx, tx, valid, jobOfValid); err != nil {
 		return err
 	}
 	return s.finishJobs(ctx, tx, dedupe(finished), now)
 }
 
-// payValid pays every newly valid task, each by its job, in one ledger batch.
-func (s *Service) payValid(ctx context.Context, tx store.Tx, valid []workunits.Task, jobOf map[int64]workunits.Job, now time.Time) error {
+// payValid queues every newly valid task for payment by PayCredits. A
+// report does not post to the ledger itself: every reward of a job is
+// drawn from the job's escrow, and concurrent reports would all queue on
+// that one balance.
+func (s *Service) payValid(ctx context.Context, tx store.Tx, valid []workunits.Task, jobOf map[int64]workunits.Job) error {
 	if len(valid) == 0 {
 		return nil
 	}
@@ -294,20 +301,54 @@ func (s *Service) payValid(ctx context.Context, tx store.Tx, valid []workunits.T
 	if err != nil {
 		return err
 	}
-	rewards := make([]payouts.Transaction, 0, len(valid))
+	credits := make([]store.Credit, 0, len(valid))
 	for _, t := range valid {
-		job := jobOf[t.ID]
-		if job.RewardMicros > 0 {
-			rewards = append(rewards, payouts.Reward(t.ID, job.ID, contributorOf[t.HostID], job.RewardMicros))
+		if job := jobOf[t.ID]; job.RewardMicros > 0 {
+			credits = append(credits, store.Credit{TaskID: t.ID, JobID: job.ID, ContributorID: contributorOf[t.HostID], AmountMicros: job.RewardMicros})
 		}
 	}
-	if _, err := tx.LedgerRecordMany(ctx, rewards, now); err != nil {
-		// Escrow covers every task a unit may ever have, so this is a
-		// bug, not the host's fault: keep the code (and account names)
-		// out of the answer, and let the report be retried.
-		return fmt.Errorf("paying %d valid tasks: %s", len(rewards), err)
+	return tx.CreditQueueAdd(ctx, credits)
+}
+
+// payBatch bounds the rewards one payment transaction posts.
+const payBatch = 10_000
+
+// PayCredits pays queued credits from their jobs' escrow, a batch per
+// transaction, and finishes the jobs whose last credit that was. It
+// returns how many tasks it paid. Coordinators paying at once take
+// different credits, and the ledger key of each reward
+// ("reward:task:<id>") would refuse a second payment anyway.
+func (s *Service) PayCredits(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var n int
+		err := s.store.InTx(ctx, func(tx store.Tx) error {
+			credits, err := tx.CreditQueueTake(ctx, payBatch)
+			if err != nil {
+				return err
+			}
+			n = len(credits)
+			rewards := make([]payouts.Transaction, len(credits))
+			jobIDs := make([]int64, len(credits))
+			for i, c := range credits {
+				rewards[i] = payouts.Reward(c.TaskID, c.JobID, c.ContributorID, c.AmountMicros)
+				jobIDs[i] = c.JobID
+			}
+			if _, err := tx.LedgerRecordMany(ctx, rewards, s.now()); err != nil {
+				// Escrow covers every task a unit may ever have, so this
+				// is a bug; the credits stay queued.
+				return fmt.Errorf("paying %d valid tasks: %w", len(rewards), err)
+			}
+			return s.finishJobs(ctx, tx, dedupe(jobIDs), s.now())
+		})
+		if err != nil {
+			return total, fmt.Errorf("paying credits: %w", err)
+		}
+		total += n
+		if n < payBatch {
+			return total, nil
+		}
 	}
-	return nil
 }
 
 // finishJobs marks done those of the given jobs with no unit open and no

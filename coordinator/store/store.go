@@ -63,7 +63,8 @@ type Tx interface {
 	// JobListActive returns the ids of jobs still running, in id order.
 	JobListActive(ctx context.Context) ([]int64, error)
 	// JobListFinishable returns those of the given jobs that are active but
-	// have no open unit and no task in progress, and locks them for this
+	// have no open unit, no task in progress and no credit waiting to be
+	// paid, and locks them for this
 	// transaction. A job another transaction has locked is passed over:
 	// whoever holds it is finishing it.
 	JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, error)
@@ -96,6 +97,13 @@ type Tx interface {
 	// sweeping at once split the work instead of repeating it.
 	TaskUnitsOverdue(ctx context.Context, now time.Time, limit int) ([]int64, error)
 
+	// CreditQueueAdd queues valid tasks for payment.
+	CreditQueueAdd(ctx context.Context, credits []Credit) error
+	// CreditQueueTake removes up to limit credits from the queue, oldest
+	// task first, for this transaction to pay: if it rolls back they are
+	// queued again. Credits another transaction has taken are passed over.
+	CreditQueueTake(ctx context.Context, limit int) ([]Credit, error)
+
 	// LedgerRecordMany records balanced transactions, each once per key.
 	// recorded[i] is false if the same transaction was already recorded
 	// under txs[i].Key (earlier, or earlier in txs). It fails with a
@@ -117,6 +125,14 @@ func LedgerRecord(ctx context.Context, tx Tx, t payouts.Transaction, now time.Ti
 		return false, err
 	}
 	return recorded[0], nil
+}
+
+// Credit is a valid task waiting to be paid its job's reward.
+type Credit struct {
+	TaskID        int64
+	JobID         int64
+	ContributorID int64
+	AmountMicros  int64
 }
 
 // LedgerBatch is a batch of ledger transactions checked for recording: the

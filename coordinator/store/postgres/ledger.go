@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,6 +15,39 @@ import (
 	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
+
+func (t *Tx) CreditQueueAdd(ctx context.Context, credits []store.Credit) error {
+	if len(credits) == 0 {
+		return nil
+	}
+	tasks, jobs, contributors, amounts := make([]int64, len(credits)), make([]int64, len(credits)), make([]int64, len(credits)), make([]int64, len(credits))
+	for i, c := range credits {
+		tasks[i], jobs[i], contributors[i], amounts[i] = c.TaskID, c.JobID, c.ContributorID, c.AmountMicros
+	}
+	if _, err := t.tx.Exec(ctx, `INSERT INTO credit_queue (task_id, job_id, contributor_id, amount_micros)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])`, tasks, jobs, contributors, amounts); err != nil {
+		return fmt.Errorf("queueing %d credits: %w", len(credits), err)
+	}
+	return nil
+}
+
+// CreditQueueTake claims rows with SKIP LOCKED, so payers on several
+// coordinators take disjoint batches.
+func (t *Tx) CreditQueueTake(ctx context.Context, limit int) ([]store.Credit, error) {
+	rows, _ := t.tx.Query(ctx, `DELETE FROM credit_queue WHERE task_id IN (
+			SELECT task_id FROM credit_queue ORDER BY task_id LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING task_id, job_id, contributor_id, amount_micros`, limit)
+	credits, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Credit, error) {
+		var c store.Credit
+		err := row.Scan(&c.TaskID, &c.JobID, &c.ContributorID, &c.AmountMicros)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("taking credits to pay: %w", err)
+	}
+	slices.SortFunc(credits, func(a, b store.Credit) int { return cmp.Compare(a.TaskID, b.TaskID) })
+	return credits, nil
+}
 
 // LedgerRecordMany claims the keys first: a transaction racing on the same
 // key waits on the unique index and then finds it taken. The balances of

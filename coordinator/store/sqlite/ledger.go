@@ -1,16 +1,51 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
+
+func (t *Tx) CreditQueueAdd(ctx context.Context, credits []store.Credit) error {
+	for _, c := range credits {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO credit_queue (task_id, job_id, contributor_id, amount_micros) VALUES (?, ?, ?, ?)`,
+			c.TaskID, c.JobID, c.ContributorID, c.AmountMicros); err != nil {
+			return fmt.Errorf("queueing credit of task %d: %w", c.TaskID, err)
+		}
+	}
+	return nil
+}
+
+func (t *Tx) CreditQueueTake(ctx context.Context, limit int) ([]store.Credit, error) {
+	rows, err := t.tx.QueryContext(ctx, `DELETE FROM credit_queue WHERE task_id IN (
+			SELECT task_id FROM credit_queue ORDER BY task_id LIMIT ?)
+		RETURNING task_id, job_id, contributor_id, amount_micros`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("taking credits to pay: %w", err)
+	}
+	defer rows.Close()
+	var credits []store.Credit
+	for rows.Next() {
+		var c store.Credit
+		if err := rows.Scan(&c.TaskID, &c.JobID, &c.ContributorID, &c.AmountMicros); err != nil {
+			return nil, fmt.Errorf("taking credits to pay: %w", err)
+		}
+		credits = append(credits, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("taking credits to pay: %w", err)
+	}
+	slices.SortFunc(credits, func(a, b store.Credit) int { return cmp.Compare(a.TaskID, b.TaskID) })
+	return credits, nil
+}
 
 // LedgerRecordMany checks every key and every floor before writing
 // anything, so a refused batch leaves no trace even if the caller goes on

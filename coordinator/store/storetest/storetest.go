@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Tasks", testTasks},
 		{"TaskLease", testTaskLease},
 		{"Ledger", testLedger},
+		{"CreditQueue", testCreditQueue},
 		{"InTx", testInTx},
 		{"ContributorEarnings", testContributorEarnings},
 	}
