@@ -94,10 +94,7 @@ func (s *Service) ReportResults(ctx context.Context, hostID int64, reports []wor
 			}
 			return nil
 		}
-		if err := s.advanceUnits(ctx, tx, unitIDs, now, applyReports); err != nil {
-			return err
-		}
-		return tx.TaskOutputSetMany(ctx, outputs)
+		return s.advanceUnits(ctx, tx, unitIDs, now, applyReports, outputs)
 	})
 	if err != nil {
 		return fmt.Errorf("taking reports from host %d: %w", hostID, err)
@@ -123,7 +120,7 @@ func (s *Service) SweepOverdue(ctx context.Context) (int, error) {
 				return err
 			}
 			n = len(units)
-			return s.advanceUnits(ctx, tx, units, now, nil)
+			return s.advanceUnits(ctx, tx, units, now, nil, nil)
 		})
 		if err != nil {
 			return total, fmt.Errorf("sweeping overdue tasks: %w", err)
@@ -191,11 +188,13 @@ func (s *Service) RunBackground(ctx context.Context, interval time.Duration) {
 
 // advanceUnits locks the units, loads all their tasks, lets edit change
 // them (reports applied, say), runs workunits.Advance on each unit and
-// writes the whole batch at once: changed tasks, changed units, new
-// replicas, one ledger batch paying every newly valid task, and the end of
-// each job whose last unit finished. Units are locked before their tasks
-// are written, always, so concurrent batches queue rather than deadlock.
-func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64, now time.Time, edit func([]workunits.Task) error) error {
+// writes the whole batch at once: changed tasks with any new outputs,
+// changed units, new replicas, and a credit for every newly valid task.
+// Units are locked before their tasks are written, always, so concurrent
+// batches queue rather than deadlock. Jobs are finished by the payer and
+// the background loop, never here: a report holds no job-wide lock.
+func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64, now time.Time,
+	edit func([]workunits.Task) error, outputs map[int64][]byte) error {
 	if len(unitIDs) == 0 {
 		return nil
 	}
@@ -240,18 +239,12 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 		newReplicas  []int64
 		valid        []workunits.Task
 		jobOfValid   = map[int64]workunits.Job{}
-		finished     []int64
 	)
 	for _, u := range units {
 		plan := workunits.Advance(u, tasksByUnit[u.ID], jobs[u.JobID].Policy, now)
 		unitChanged := plan.Unit.State != u.State || plan.Unit.CanonicalTaskID != u.CanonicalTaskID || plan.Unit.Error != u.Error
 		if unitChanged {
 			changedUnits = append(changedUnits, plan.Unit)
-		}
-		// A finished unit's last running replica (reported late, or
-		// expired) may be what the job was waiting for.
-		if plan.Unit.State.Terminal() {
-			finished = append(finished, u.JobID)
 		}
 		for _, t := range plan.Changed {
 			final[t.ID] = t
@@ -270,7 +263,7 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 			changedTasks = append(changedTasks, final[t.ID])
 		}
 	}
-	if err := tx.TaskUpdateMany(ctx, changedTasks); err != nil {
+	if err := tx.TaskUpdateMany(ctx, changedTasks, outputs); err != nil {
 		return err
 	}
 	if err := tx.UnitUpdateMany(ctx, changedUnits); err != nil {
@@ -279,10 +272,7 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	if err := tx.TaskInsertMany(ctx, newReplicas, now); err != nil {
 		return err
 	}
-	if err := s.payValid(ctx, tx, valid, jobOfValid); err != nil {
-		return err
-	}
-	return s.finishJobs(ctx, tx, dedupe(finished), now)
+	return s.payValid(ctx, tx, valid, jobOfValid)
 }
 
 // payValid queues every newly valid task for payment by PayCredits. A

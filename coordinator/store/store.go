@@ -83,9 +83,10 @@ type Tx interface {
 	TaskGetMany(ctx context.Context, taskIDs []int64) ([]workunits.Task, error)
 	TaskListByUnits(ctx context.Context, unitIDs []int64) ([]workunits.Task, error)
 	// TaskUpdateMany stores the state, outcome, validate state and report
-	// fields of each task.
-	TaskUpdateMany(ctx context.Context, tasks []workunits.Task) error
-	TaskOutputSetMany(ctx context.Context, outputs map[int64][]byte) error
+	// fields of each task and, for each task with an entry in outputs, its
+	// output (nil or empty: an empty output). Every key of outputs must be
+	// one of the tasks.
+	TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs map[int64][]byte) error
 	// TaskLease hands up to Max unsent tasks of active jobs to a host, oldest
 	// job first, never two tasks of one unit to hosts of the same
 	// contributor: replicas that check each other must come from different

@@ -66,9 +66,8 @@ func (t *Tx) TaskListByUnits(ctx context.Context, unitIDs []int64) ([]workunits.
 	return t.tasksWhereIn(ctx, "unit_id", unitIDs)
 }
 
-// TaskUpdateMany and TaskOutputSetMany each write all their rows in one
-// statement; callers update a task at most once per call.
-func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task) error {
+// TaskUpdateMany writes all its rows in one statement, outputs included.
+func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs map[int64][]byte) error {
 	if len(tasks) == 0 {
 		return nil
 	}
@@ -78,49 +77,34 @@ func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task) error {
 		states, outcomes, vstates = make([]string, n), make([]string, n), make([]string, n)
 		sent, deadline, received  = make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
 		outputHashes, stderrs     = make([]string, n), make([]string, n)
+		hasOutput, output         = make([]bool, n), make([][]byte, n)
 	)
 	for i, tk := range tasks {
 		ids[i], hosts[i], cpu[i] = tk.ID, tk.HostID, tk.CPUTime.Microseconds()
 		states[i], outcomes[i], vstates[i] = string(tk.State), string(tk.Outcome), string(tk.ValidateState)
 		sent[i], deadline[i], received[i] = nullTS(tk.SentAt), nullTS(tk.DeadlineAt), nullTS(tk.ReceivedAt)
 		outputHashes[i], stderrs[i] = tk.OutputSHA256, tk.Stderr
+		if out, ok := outputs[tk.ID]; ok {
+			hasOutput[i], output[i] = true, out
+			if out == nil {
+				output[i] = []byte{} // an empty output is still an output, not NULL
+			}
+		}
 	}
 	tag, err := t.tx.Exec(ctx, `UPDATE tasks t SET host_id = nullif(x.host, 0), state = x.state, outcome = x.outcome,
 			validate_state = x.vstate, sent_at = x.sent, deadline_at = x.deadline, received_at = x.received,
-			output_sha256 = x.output_sha256, cpu_micros = x.cpu, stderr = x.stderr
+			output_sha256 = x.output_sha256, cpu_micros = x.cpu, stderr = x.stderr,
+			output = CASE WHEN x.has_output THEN x.output ELSE t.output END
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-			$7::timestamptz[], $8::timestamptz[], $9::text[], $10::bigint[], $11::text[])
-			AS x(id, host, state, outcome, vstate, sent, deadline, received, output_sha256, cpu, stderr)
+			$7::timestamptz[], $8::timestamptz[], $9::text[], $10::bigint[], $11::text[], $12::bool[], $13::bytea[])
+			AS x(id, host, state, outcome, vstate, sent, deadline, received, output_sha256, cpu, stderr, has_output, output)
 		WHERE t.id = x.id`,
-		ids, hosts, states, outcomes, vstates, sent, deadline, received, outputHashes, cpu, stderrs)
+		ids, hosts, states, outcomes, vstates, sent, deadline, received, outputHashes, cpu, stderrs, hasOutput, output)
 	if err != nil {
 		return fmt.Errorf("updating %d tasks: %w", n, err)
 	}
 	if got := int(tag.RowsAffected()); got != n {
 		return fmt.Errorf("updating %d tasks: %d found", n, got)
-	}
-	return nil
-}
-
-func (t *Tx) TaskOutputSetMany(ctx context.Context, outputs map[int64][]byte) error {
-	if len(outputs) == 0 {
-		return nil
-	}
-	ids := make([]int64, 0, len(outputs))
-	data := make([][]byte, 0, len(outputs))
-	for id, out := range outputs {
-		if out == nil {
-			out = []byte{} // an empty output is still an output, not NULL
-		}
-		ids, data = append(ids, id), append(data, out)
-	}
-	tag, err := t.tx.Exec(ctx, `UPDATE tasks t SET output = x.output
-		FROM unnest($1::bigint[], $2::bytea[]) AS x(id, output) WHERE t.id = x.id`, ids, data)
-	if err != nil {
-		return fmt.Errorf("storing outputs of %d tasks: %w", len(ids), err)
-	}
-	if got := int(tag.RowsAffected()); got != len(ids) {
-		return fmt.Errorf("storing outputs of %d tasks: %d found", len(ids), got)
 	}
 	return nil
 }

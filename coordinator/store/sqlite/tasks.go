@@ -72,12 +72,13 @@ func (t *Tx) TaskListByUnits(ctx context.Context, unitIDs []int64) ([]workunits.
 	return t.tasksWhereIn(ctx, "unit_id", unitIDs)
 }
 
-func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task) error {
+func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs map[int64][]byte) error {
 	if len(tasks) == 0 {
 		return nil
 	}
 	stmt, err := t.tx.PrepareContext(ctx, `UPDATE tasks SET host_id = ?, state = ?, outcome = ?, validate_state = ?,
-		sent_at = ?, deadline_at = ?, received_at = ?, output_sha256 = ?, cpu_micros = ?, stderr = ? WHERE id = ?`)
+		sent_at = ?, deadline_at = ?, received_at = ?, output_sha256 = ?, cpu_micros = ?, stderr = ?,
+		output = CASE WHEN ? THEN ? ELSE output END WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("preparing task update: %w", err)
 	}
@@ -87,21 +88,14 @@ func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task) error {
 		if tk.HostID != 0 {
 			host = tk.HostID
 		}
-		if _, err := stmt.ExecContext(ctx, host, tk.State, tk.Outcome, tk.ValidateState, millis(tk.SentAt),
-			millis(tk.DeadlineAt), millis(tk.ReceivedAt), tk.OutputSHA256, tk.CPUTime.Microseconds(), tk.Stderr, tk.ID); err != nil {
-			return fmt.Errorf("updating task %d: %w", tk.ID, err)
-		}
-	}
-	return nil
-}
-
-func (t *Tx) TaskOutputSetMany(ctx context.Context, outputs map[int64][]byte) error {
-	for id, out := range outputs {
-		if out == nil {
+		out, hasOutput := outputs[tk.ID]
+		if hasOutput && out == nil {
 			out = []byte{} // an empty output is still an output, not NULL
 		}
-		if _, err := t.tx.ExecContext(ctx, `UPDATE tasks SET output = ? WHERE id = ?`, out, id); err != nil {
-			return fmt.Errorf("storing output of task %d: %w", id, err)
+		if _, err := stmt.ExecContext(ctx, host, tk.State, tk.Outcome, tk.ValidateState, millis(tk.SentAt),
+			millis(tk.DeadlineAt), millis(tk.ReceivedAt), tk.OutputSHA256, tk.CPUTime.Microseconds(), tk.Stderr,
+			hasOutput, out, tk.ID); err != nil {
+			return fmt.Errorf("updating task %d: %w", tk.ID, err)
 		}
 	}
 	return nil

@@ -172,7 +172,7 @@ func (f *factory) bareJob(projectID int64, policy workunits.Policy, reward int64
 // UpdateTasks stores the given task states.
 func (f *factory) UpdateTasks(tasks ...workunits.Task) {
 	f.t.Helper()
-	f.fail("updating tasks", f.tx.TaskUpdateMany(f.ctx, tasks))
+	f.fail("updating tasks", f.tx.TaskUpdateMany(f.ctx, tasks, nil))
 }
 
 // UpdateUnits stores the given unit states.

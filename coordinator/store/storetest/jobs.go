@@ -240,7 +240,7 @@ func testJobs(t *testing.T, newStore func(*testing.T) store.Store) {
 		// unit 2 failed; unit 3 has an output that is not canonical yet.
 		inTx(t, s, func(tx store.Tx, f *factory) error {
 			ts := job.Tasks
-			if err := tx.TaskOutputSetMany(t.Context(), map[int64][]byte{
+			if err := tx.TaskUpdateMany(t.Context(), []workunits.Task{ts[0][0], ts[1][1], ts[3][0]}, map[int64][]byte{
 				ts[0][0].ID: []byte("42\n"), ts[1][1].ID: {}, ts[3][0].ID: []byte("not yet"),
 			}); err != nil {
 				return err

@@ -134,7 +134,7 @@ func testTasks(t *testing.T, newStore func(*testing.T) store.Store) {
 				return err
 			}
 			wantTasks(t, "after TaskUpdateMany", sortedTasks(got), []workunits.Task{full, failed, withdrawn})
-			return tx.TaskUpdateMany(t.Context(), nil)
+			return tx.TaskUpdateMany(t.Context(), nil, nil)
 		})
 
 		// A zero host and zero times are stored as absent and read back as zero.
@@ -153,7 +153,7 @@ func testTasks(t *testing.T, newStore func(*testing.T) store.Store) {
 		})
 	})
 
-	t.Run("OutputSetMany", func(t *testing.T) {
+	t.Run("UpdateManyWithOutputs", func(t *testing.T) {
 		s := setup(t, newStore)
 		var job jobFixture
 		inTx(t, s, func(tx store.Tx, f *factory) error {
@@ -165,17 +165,20 @@ func testTasks(t *testing.T, newStore func(*testing.T) store.Store) {
 		inTx(t, s, func(tx store.Tx, f *factory) error {
 			set := map[int64][]byte{}
 			var units []workunits.Unit
+			var tasks []workunits.Task
 			for i, out := range outputs {
 				set[job.Tasks[i][0].ID] = out
+				tasks = append(tasks, job.Tasks[i][0])
 				u := job.Units[i]
 				u.State, u.CanonicalTaskID = workunits.UnitDone, job.Tasks[i][0].ID
 				units = append(units, u)
 			}
-			if err := tx.TaskOutputSetMany(t.Context(), set); err != nil {
+			if err := tx.TaskUpdateMany(t.Context(), tasks, set); err != nil {
 				return err
 			}
 			f.UpdateUnits(units...)
-			return tx.TaskOutputSetMany(t.Context(), nil)
+			// An update without outputs keeps the stored ones.
+			return tx.TaskUpdateMany(t.Context(), tasks, nil)
 		})
 		inTx(t, s, func(tx store.Tx, f *factory) error {
 			rs, err := tx.JobResultList(t.Context(), job.Job.ID, -1, 10)
