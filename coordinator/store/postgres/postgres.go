@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,8 +44,17 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing database URL: %w", err)
 	}
+	if !strings.Contains(databaseURL, "pool_max_conns") {
+		// pgxpool's default (the larger of 4 and the CPU count) lets a few
+		// slow requests hold every connection and starve the background
+		// loops that pay and finish jobs.
+		cfg.MaxConns = defaultMaxConns
+	}
 	return openConfig(ctx, cfg)
 }
+
+// defaultMaxConns is the pool size unless the URL sets pool_max_conns.
+const defaultMaxConns = 16
 
 func openConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -23,8 +23,21 @@ func (t *Tx) TaskInsertMany(ctx context.Context, unitIDs []int64, now time.Time)
 		unitIDs, workunits.TaskUnsent, workunits.ValidatePending, ts(now)); err != nil {
 		return fmt.Errorf("inserting tasks of %d units: %w", len(unitIDs), err)
 	}
+	if len(unitIDs) >= analyzeAfter {
+		// Autovacuum analyzes within a minute or so; until then the planner
+		// would take the tables for nearly empty and may pick nested loops
+		// over sequential scans for leasing, seconds per lease on a job of
+		// a few thousand units. ANALYZE counts this transaction's rows.
+		if _, err := t.tx.Exec(ctx, `ANALYZE units, tasks`); err != nil {
+			return fmt.Errorf("analyzing after inserting %d tasks: %w", len(unitIDs), err)
+		}
+	}
 	return nil
 }
+
+// analyzeAfter is the size of a task insert (a job's submission, in
+// practice) after which the planner's statistics are refreshed at once.
+const analyzeAfter = 1000
 
 const taskColumns = `id, unit_id, coalesce(host_id, 0), state, outcome, validate_state, created_at, sent_at,
 	deadline_at, received_at, output_sha256, cpu_micros, stderr`
