@@ -80,25 +80,22 @@ func drive(ctx context.Context, cfg config, fx *fixture, log *slog.Logger) (resu
 	// limit, the steps in flight are let finish, and count.
 	rs.stop.Store(true)
 	waitOrCancel(&wg, drainGrace, cancelWork)
-	end := time.Now()
-	reportsEnd := end
-	if reportsIn {
-		reportsEnd = time.Unix(0, rs.doneAt.Load())
-	}
+	reportsEnd, end := time.Now(), time.Now()
 	var st jobsState
 	if reportsIn {
+		reportsEnd = time.Unix(0, rs.doneAt.Load())
 		st, err = rs.waitForJobs(ctx, start)
+		// Finished: the end is when the last job was. Not finished: the
+		// wait for credits that never came counts.
+		end = time.Now()
+		if st.done {
+			end = latest(reportsEnd, st.finishedAt)
+		}
 	} else {
 		st, err = jobsStatus(ctx, fx)
 	}
 	if err != nil {
 		return result{}, err
-	}
-	if st.done {
-		end = latest(reportsEnd, st.finishedAt)
-	} else {
-		// Gave up: the time spent waiting for credits that never came counts.
-		end = time.Now()
 	}
 	cpu1, err := sampleCPU(cfg)
 	if err != nil {
@@ -168,7 +165,7 @@ func (rs *runState) waitForReports(ctx context.Context, start time.Time) bool {
 			if now.Sub(lastChange) < 2*time.Second {
 				continue
 			}
-			if st, err := jobsStatus(ctx, rs.fx); err == nil && st.done {
+			if rs.jobsDone(ctx) {
 				rs.finish(now)
 				return true
 			}
@@ -203,8 +200,8 @@ func (rs *runState) waitForJobs(ctx context.Context, start time.Time) (jobsState
 		now := time.Now()
 		if rs.cfg.reward == 0 || now.Sub(lastStatus) >= statusPoll {
 			lastStatus = now
-			if st, err := jobsStatus(ctx, rs.fx); err != nil || st.done {
-				return st, err
+			if rs.jobsDone(ctx) {
+				return jobsStatus(ctx, rs.fx)
 			}
 		}
 		if rs.overLimit(start, now) {
@@ -228,6 +225,18 @@ const (
 	budgetPoll = 50 * time.Millisecond
 	statusPoll = 5 * time.Second
 )
+
+// jobsDone is a bounded look at whether every job is finished, for the
+// loops that watch for the end: on a saturated database the job status can
+// take minutes, and the loops must still notice a time limit.
+func (rs *runState) jobsDone(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	st, err := jobsStatus(ctx, rs.fx)
+	return err == nil && st.done
+}
+
+const statusTimeout = 5 * time.Second
 
 func (rs *runState) overLimit(start, now time.Time) bool {
 	if rs.cfg.maxDuration > 0 && now.Sub(start) >= rs.cfg.maxDuration {
@@ -326,7 +335,9 @@ func (w *worker) step(ctx context.Context, host *client.Client) {
 		w.reports = append(w.reports, api.Report{TaskID: t.ID, Outcome: "success", Output: w.output(t.Input), CPUSeconds: 0.001})
 	}
 	if err := w.report(ctx, host); err != nil {
-		w.rs.countError("report", err)
+		if ctx.Err() == nil {
+			w.rs.countError("report", err)
+		}
 		return
 	}
 	if n := w.rs.reported.Add(int64(len(w.reports))); n >= w.rs.expected {
