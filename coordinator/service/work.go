@@ -85,7 +85,10 @@ func (s *Service) ReportResults(ctx context.Context, hostID int64, reports []wor
 				at[t.ID] = i
 			}
 			for _, r := range reports {
-				i := at[r.TaskID]
+				i, ok := at[r.TaskID]
+				if !ok { // tasks never change units; this would be a store bug
+					return fmt.Errorf("task %d vanished from its unit", r.TaskID)
+				}
 				t, err := workunits.ApplyReport(tasks[i], hostID, r, now)
 				if err != nil {
 					return err
