@@ -4,7 +4,6 @@ import (
 	"io/fs"
 	"maps"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -117,51 +116,14 @@ func TestReopen(t *testing.T) {
 // TestLedgerAppendOnly checks that the schema itself refuses to rewrite
 // history, whatever code reaches the database.
 func TestLedgerAppendOnly(t *testing.T) {
-	ctx := t.Context()
 	s := openTemp(t, filepath.Join(t.TempDir(), "test.db"))
-	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	if err := s.InTx(ctx, func(tx store.Tx) error {
-		_, err := store.LedgerRecord(ctx, tx, payouts.Fund(1, 500, "r1"), now)
+	storetest.LedgerAppendOnly(t, s, func(tx store.Tx, sql string) error {
+		_, err := tx.(*Tx).tx.ExecContext(t.Context(), sql)
 		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name, sql string
-	}{
-		{"UpdateEntry", `UPDATE ledger_entries SET amount = amount * 2`},
-		{"DeleteEntry", `DELETE FROM ledger_entries`},
-		{"UpdateTransaction", `UPDATE ledger_transactions SET key = 'forged'`},
-		{"DeleteTransaction", `DELETE FROM ledger_transactions`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := s.InTx(ctx, func(stx store.Tx) error {
-				_, err := stx.(*Tx).tx.ExecContext(ctx, tt.sql)
-				return err
-			})
-			if err == nil || !strings.Contains(err.Error(), "append-only") {
-				t.Errorf("%s = %v, want the append-only trigger to refuse it", tt.sql, err)
-			}
-		})
-	}
-	if err := s.InTx(ctx, func(tx store.Tx) error {
-		a, err := tx.LedgerAudit(ctx)
-		if err != nil {
-			return err
-		}
-		if !a.Balanced() || a.Transactions != 1 || a.Entries != 2 {
-			t.Errorf("LedgerAudit = %+v, want the one balanced transaction untouched", a)
-		}
-		b, err := tx.LedgerBalance(ctx, payouts.ProjectBudget(1))
-		if err != nil {
-			return err
-		}
-		if b != 500 {
-			t.Errorf("budget = %d, want 500", b)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	}, map[string]string{
+		"UpdateEntry":       `UPDATE ledger_entries SET amount = amount * 2`,
+		"DeleteEntry":       `DELETE FROM ledger_entries`,
+		"UpdateTransaction": `UPDATE ledger_transactions SET key = 'forged'`,
+		"DeleteTransaction": `DELETE FROM ledger_transactions`,
+	})
 }
