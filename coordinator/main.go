@@ -83,6 +83,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs := flag.NewFlagSet("coordinator serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", envOr(getenv, "NIGHTSHIFT_ADDR", "127.0.0.1:8080"), "listen address (NIGHTSHIFT_ADDR)")
+	debugAddr := fs.String("debug-addr", getenv("NIGHTSHIFT_DEBUG_ADDR"),
+		"serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it private (NIGHTSHIFT_DEBUG_ADDR; default off)")
 	dataDir, db := dbFlags(fs, getenv)
 	operatorKey := fs.String("operator-key", getenv("NIGHTSHIFT_OPERATOR_KEY"),
 		"operator key for creating and funding projects (NIGHTSHIFT_OPERATOR_KEY; default: generated into DATA/operator.key)")
@@ -101,7 +103,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		*operatorKey = key
 		log.Info("operator key loaded from file", "path", path)
 	}
-	c, err := daemon.Start(ctx, daemon.Config{Addr: *addr, DB: dbURL(*dataDir, *db), OperatorKey: *operatorKey, Logger: log})
+	c, err := daemon.Start(ctx, daemon.Config{Addr: *addr, DB: dbURL(*dataDir, *db), OperatorKey: *operatorKey,
+		DebugAddr: *debugAddr, Logger: log})
 	if err != nil {
 		return err
 	}

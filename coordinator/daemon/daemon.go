@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -24,15 +25,21 @@ type Config struct {
 	DB                 string // database URL for OpenStore
 	OperatorKey        string
 	BackgroundInterval time.Duration // how often to sweep deadlines, pay valid tasks, finish jobs and write contacts; 0 means 250 ms
-	Logger             *slog.Logger
+	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
+	// listener. It is for operators on a private interface only: a profile
+	// reveals internals and costs CPU while it runs.
+	DebugAddr string
+	Logger    *slog.Logger
 }
 
 // Coordinator is a started coordinator.
 type Coordinator struct {
-	URL     string
-	Service *service.Service
+	URL      string
+	DebugURL string // "" unless Config.DebugAddr was set
+	Service  *service.Service
 
 	srv    *http.Server
+	debug  *http.Server // nil without Config.DebugAddr
 	store  store.Store
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -70,17 +77,21 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 		cancel: cancel,
 		log:    cfg.Logger,
 	}
-	c.wg.Add(2)
-	go func() {
-		defer c.wg.Done()
-		if err := c.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			c.log.Error("http server stopped", "err", err)
+	var debugLn net.Listener
+	if cfg.DebugAddr != "" {
+		if debugLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
+			cancel()
+			ln.Close()
+			st.Close()
+			return nil, fmt.Errorf("listening for the profiler on %s: %w", cfg.DebugAddr, err)
 		}
-	}()
-	go func() {
-		defer c.wg.Done()
-		svc.RunBackground(loopCtx, cfg.BackgroundInterval)
-	}()
+		c.DebugURL = "http://" + debugLn.Addr().String()
+		c.debug = &http.Server{Handler: profilerMux(), ReadHeaderTimeout: 10 * time.Second}
+		c.wg.Go(func() { c.serve(c.debug, debugLn, "profiler") })
+		c.log.Info("profiler listening", "debug_url", c.DebugURL+"/debug/pprof/")
+	}
+	c.wg.Go(func() { c.serve(c.srv, ln, "http server") })
+	c.wg.Go(func() { svc.RunBackground(loopCtx, cfg.BackgroundInterval) })
 	c.log.Info("coordinator listening", "url", c.URL, "db", redact(cfg.DB))
 	return c, nil
 }
@@ -89,7 +100,29 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 // background loops and closes the store.
 func (c *Coordinator) Stop(ctx context.Context) error {
 	err := c.srv.Shutdown(ctx)
+	if c.debug != nil {
+		// A profile being taken is cut short rather than waited for.
+		err = errors.Join(err, c.debug.Close())
+	}
 	c.cancel()
 	c.wg.Wait()
 	return errors.Join(err, c.store.Close())
+}
+
+func (c *Coordinator) serve(srv *http.Server, ln net.Listener, what string) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		c.log.Error(what+" stopped", "err", err)
+	}
+}
+
+// profilerMux serves net/http/pprof on its own mux: importing the package
+// registers it on http.DefaultServeMux, which nothing here serves.
+func profilerMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -68,6 +68,8 @@ func drive(ctx context.Context, cfg config, fx *fixture, log *slog.Logger) (resu
 	workCtx, cancelWork := context.WithCancel(ctx)
 	defer cancelWork()
 	start := time.Now()
+	profiled := cfg.profile.start(ctx, log)
+	defer profiled()
 	workers := make([]worker, conc)
 	var wg sync.WaitGroup
 	for g := range workers {

@@ -56,6 +56,7 @@ type config struct {
 	dbComm       string
 	analyzeDB    string // PostgreSQL URL to ANALYZE after setup
 	clkTck       int
+	profile      profiler
 
 	// Labels copied into the JSON line.
 	store      string
@@ -83,6 +84,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.dbComm, "db-comm", "", "process name of the database server (e.g. postgres), for its CPU per task")
 	fs.StringVar(&c.analyzeDB, "analyze", "", "PostgreSQL URL of the coordinators' database: ANALYZE it after setup, as autovacuum does on a live database soon after a large insert")
 	fs.IntVar(&c.clkTck, "clk-tck", 100, "clock ticks per second of /proc/PID/stat (getconf CLK_TCK)")
+	profileURLs := fs.String("profile-urls", "", "comma-separated debug URLs of the coordinators (serve --debug-addr): take a CPU profile of each during the timed phase")
+	fs.StringVar(&c.profile.dir, "profile-dir", ".", "where to write the CPU profiles (cpu-coordinatorN.pprof)")
+	fs.IntVar(&c.profile.seconds, "profile-seconds", 10, "length of each CPU profile, from the start of the timed phase")
 	fs.StringVar(&c.store, "store", "", "store label for the JSON line (sqlite or postgres)")
 	fs.Float64Var(&c.pgbenchTPS, "pgbench-tps", 0, "pgbench -N tps on the same PostgreSQL; adds pgbench_tps and ratio_to_pgbench to the line")
 	if err := fs.Parse(args); err != nil {
@@ -94,6 +98,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	for _, u := range strings.Split(*urls, ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			c.urls = append(c.urls, strings.TrimSuffix(u, "/"))
+		}
+	}
+	for _, u := range strings.Split(*profileURLs, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			c.profile.urls = append(c.profile.urls, strings.TrimSuffix(u, "/"))
 		}
 	}
 	var err error
@@ -117,8 +126,8 @@ func (c config) check() error {
 		return errors.New("--operator-key (or NIGHTSHIFT_OPERATOR_KEY) is required")
 	case c.reward < 0:
 		return errors.New("--reward must not be negative")
-	case c.hosts < 1 || c.tasks < 1 || c.concurrency < 1 || c.setupConc < 1 || c.clkTck < 1:
-		return errors.New("--hosts, --tasks, --concurrency, --setup-concurrency and --clk-tck must be positive")
+	case c.hosts < 1 || c.tasks < 1 || c.concurrency < 1 || c.setupConc < 1 || c.clkTck < 1 || c.profile.seconds < 1:
+		return errors.New("--hosts, --tasks, --concurrency, --setup-concurrency, --clk-tck and --profile-seconds must be positive")
 	case c.quorum < 2:
 		return errors.New("--quorum must be at least 2, so that validation compares outputs")
 	case c.contributors < c.quorum:

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,9 +16,15 @@ import (
 )
 
 func (t *Tx) CreditQueueAdd(ctx context.Context, credits []store.Credit) error {
+	if len(credits) == 0 {
+		return nil
+	}
+	insert, err := t.stmt(ctx, `INSERT INTO credit_queue (task_id, job_id, contributor_id, amount_micros) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
 	for _, c := range credits {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO credit_queue (task_id, job_id, contributor_id, amount_micros) VALUES (?, ?, ?, ?)`,
-			c.TaskID, c.JobID, c.ContributorID, c.AmountMicros); err != nil {
+		if _, err := insert.ExecContext(ctx, c.TaskID, c.JobID, c.ContributorID, c.AmountMicros); err != nil {
 			return fmt.Errorf("queueing credit of task %d: %w", c.TaskID, err)
 		}
 	}
@@ -55,16 +62,24 @@ func (t *Tx) LedgerRecordMany(ctx context.Context, txs []payouts.Transaction, no
 	if err != nil {
 		return nil, err
 	}
+	keys := make([]string, len(batch.Unique))
+	for i, j := range batch.Unique {
+		keys[i] = txs[j].Key
+	}
+	used, err := t.ledgerKeysUsed(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
 	var fresh []payouts.Transaction
 	for _, i := range batch.Unique {
 		lt := txs[i]
+		if !used[lt.Key] {
+			fresh = append(fresh, lt)
+			continue
+		}
 		recorded, err := t.ledgerEntries(ctx, lt.Key)
 		if err != nil {
 			return nil, err
-		}
-		if recorded == nil {
-			fresh = append(fresh, lt)
-			continue
 		}
 		if !lt.SameEntries(recorded) {
 			return nil, workunits.Errorf(workunits.ECONFLICT, "key %q was already used for a different transaction", lt.Key)
@@ -83,11 +98,21 @@ func (t *Tx) LedgerRecordMany(ctx context.Context, txs []payouts.Transaction, no
 			return nil, err
 		}
 	}
+	if len(fresh) == 0 {
+		return batch.Recorded(nil), nil
+	}
 
+	insertTx, err := t.stmt(ctx, `INSERT INTO ledger_transactions (key, memo, created_at) VALUES (?, ?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	insertEntry, err := t.stmt(ctx, `INSERT INTO ledger_entries (transaction_id, account, amount) VALUES (?, ?, ?)`)
+	if err != nil {
+		return nil, err
+	}
 	written := make(map[string]bool, len(fresh))
 	for _, lt := range fresh {
-		res, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_transactions (key, memo, created_at) VALUES (?, ?, ?)`,
-			lt.Key, lt.Memo, now.UnixMilli())
+		res, err := insertTx.ExecContext(ctx, lt.Key, lt.Memo, now.UnixMilli())
 		if err != nil {
 			return nil, fmt.Errorf("recording ledger transaction %s: %w", lt.Key, err)
 		}
@@ -96,20 +121,46 @@ func (t *Tx) LedgerRecordMany(ctx context.Context, txs []payouts.Transaction, no
 			return nil, fmt.Errorf("reading ledger transaction id: %w", err)
 		}
 		for _, e := range lt.Entries {
-			if _, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_entries (transaction_id, account, amount) VALUES (?, ?, ?)`,
-				txID, e.Account, e.Amount); err != nil {
+			if _, err := insertEntry.ExecContext(ctx, txID, e.Account, e.Amount); err != nil {
 				return nil, fmt.Errorf("recording entry for %s: %w", e.Account, err)
 			}
 		}
 		written[lt.Key] = true
 	}
+	upsertBalance, err := t.stmt(ctx, `INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
+		ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance`)
+	if err != nil {
+		return nil, err
+	}
 	for i, a := range accounts {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO ledger_balances (account, balance) VALUES (?, ?)
-			ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance`, a, deltas[i]); err != nil {
+		if _, err := upsertBalance.ExecContext(ctx, a, deltas[i]); err != nil {
 			return nil, fmt.Errorf("updating balance of %s: %w", a, err)
 		}
 	}
 	return batch.Recorded(written), nil
+}
+
+// ledgerKeysUsed says which of keys already name a recorded transaction,
+// in one statement: a payer's batch has thousands, almost all new.
+func (t *Tx) ledgerKeysUsed(ctx context.Context, keys []string) (map[string]bool, error) {
+	list, err := json.Marshal(keys)
+	if err != nil {
+		return nil, fmt.Errorf("looking up %d ledger keys: %w", len(keys), err)
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT key FROM ledger_transactions WHERE key IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("looking up %d ledger keys: %w", len(keys), err)
+	}
+	defer rows.Close()
+	used := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("looking up %d ledger keys: %w", len(keys), err)
+		}
+		used[k] = true
+	}
+	return used, rows.Err()
 }
 
 // ledgerEntries returns the entries recorded under key, or nil if none.

@@ -181,7 +181,10 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 }
 
 func (t *Tx) TaskUnitsOverdue(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT unit_id FROM tasks
+	// Without INDEXED BY the planner walks every task in unit order (for
+	// the ORDER BY) instead of the few that are overdue: 22 ms a sweep at
+	// 100,000 tasks, found in a CPU profile of scripts/bench.
+	rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT unit_id FROM tasks INDEXED BY tasks_deadline
 		WHERE state = 'in_progress' AND deadline_at <= ? ORDER BY unit_id LIMIT ?`, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("finding overdue tasks: %w", err)
