@@ -1,0 +1,65 @@
+package taskproc
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// procStat returns fields of /proc/PATH/stat after the command name
+// (fields[0] is the state, field 3 of proc(5)).
+func procStat(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", path, "stat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+}
+
+// cpuTicks is a process's user + system time in clock ticks.
+func cpuTicks(t *testing.T, pid int) int {
+	f := procStat(t, strconv.Itoa(pid))
+	user, _ := strconv.Atoi(f[11]) // utime, field 14
+	sys, _ := strconv.Atoi(f[12])  // stime, field 15
+	return user + sys
+}
+
+// assertNoCPU checks that the process gains at most one clock tick (the
+// one it may be in the middle of) over 300 ms.
+func assertNoCPU(t *testing.T, pid int) {
+	t.Helper()
+	before := cpuTicks(t, pid)
+	time.Sleep(300 * time.Millisecond)
+	if gained := cpuTicks(t, pid) - before; gained > 1 {
+		t.Errorf("a suspended task used %d clock ticks of CPU in 300 ms", gained)
+	}
+}
+
+// Every thread of a child runs at nice 19 under SCHED_IDLE: niceness is
+// per thread on Linux, and a thread left out would compete with the owner.
+func TestChildThreadsRunAtTheLowestPriority(t *testing.T) {
+	const steps = 400_000_000
+	tk := newTask(t, steps)
+	p := tk.start(t, t.Context())
+	waitProgress(t, p)
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", p.PID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) < 2 {
+		t.Fatalf("the child has %d threads; a Go process has several", len(tasks))
+	}
+	for _, e := range tasks {
+		f := procStat(t, fmt.Sprintf("%d/task/%s", p.PID(), e.Name()))
+		nice, policy := f[16], f[38] // fields 19 and 41 of proc(5)
+		if nice != "19" || policy != "5" {
+			t.Errorf("thread %s: nice %s, policy %s; want nice 19, policy 5 (SCHED_IDLE)", e.Name(), nice, policy)
+		}
+	}
+}
