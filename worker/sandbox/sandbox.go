@@ -1,6 +1,7 @@
 // Package sandbox runs WebAssembly (WASI preview 1) modules with wazero:
 // no network, no clock or randomness from the host, memory capped, and a
-// scratch directory as the only file system.
+// scratch directory as the only file system. Modules may also import the
+// app interface (HostModuleName) to yield to the worker and report progress.
 package sandbox
 
 import (
@@ -36,7 +37,7 @@ type Sandbox struct {
 	compiled map[string]wazero.CompiledModule
 }
 
-// New starts a wazero runtime with WASI.
+// New starts a wazero runtime with WASI and the app interface.
 func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if cfg.MemoryLimitMiB == 0 {
 		cfg.MemoryLimitMiB = 512
@@ -56,6 +57,10 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("instantiating WASI: %w", err)
+	}
+	if err := instantiateAppInterface(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, err
 	}
 	return &Sandbox{rt: rt, maxOutput: cfg.MaxOutputBytes, compiled: map[string]wazero.CompiledModule{}}, nil
 }
@@ -91,7 +96,8 @@ type Run struct {
 	Module       []byte // needed the first time a hash is seen
 	Args         []string
 	Stdin        []byte
-	ScratchDir   string // mounted at /scratch; empty for none
+	ScratchDir   string  // mounted at /scratch; empty for none
+	Control      Control // answers the module's yield and progress calls; nil: yield returns Continue at once
 }
 
 // Result is what a module did.
@@ -107,6 +113,8 @@ var ErrOutputTooLarge = errors.New("module output is over the limit")
 
 // Exec runs a module to completion. A non-zero exit is a Result, not an
 // error; errors mean the module could not be run at all or broke a limit.
+// A module stops at its next yield once ctx is done, and Exec then returns
+// ctx's error; one that never yields runs on to its end.
 func (s *Sandbox) Exec(ctx context.Context, r Run) (Result, error) {
 	compiled, err := s.compile(ctx, r.ModuleSHA256, r.Module)
 	if err != nil {
@@ -132,7 +140,7 @@ func (s *Sandbox) Exec(ctx context.Context, r Run) (Result, error) {
 	defer runtime.UnlockOSThread()
 	startCPU, cpuOK := threadCPUTime()
 	startWall := time.Now()
-	mod, err := s.rt.InstantiateModule(ctx, compiled, mc)
+	mod, err := s.rt.InstantiateModule(withControl(ctx, r.Control), compiled, mc)
 	res := Result{CPUTime: time.Since(startWall)}
 	if endCPU, ok := threadCPUTime(); ok && cpuOK {
 		res.CPUTime = endCPU - startCPU
@@ -142,6 +150,8 @@ func (s *Sandbox) Exec(ctx context.Context, r Run) (Result, error) {
 	}
 	var exit *sys.ExitError
 	switch {
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()): // stopped at a yield
+		return res, fmt.Errorf("running module %s: %w", r.ModuleSHA256, ctx.Err())
 	case errors.As(err, &exit):
 		res.ExitCode = exit.ExitCode()
 	case err != nil:

@@ -14,10 +14,15 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/appbuild"
 )
 
-func buildGuest(t *testing.T) (sha string, module []byte) {
+func buildGuest(t testing.TB) (sha string, module []byte) {
+	t.Helper()
+	return buildWasm(t, "./worker/sandbox/testdata/guest")
+}
+
+func buildWasm(t testing.TB, pkg string) (sha string, module []byte) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "guest.wasm")
-	if err := appbuild.Wasm(context.Background(), "./worker/sandbox/testdata/guest", out); err != nil {
+	if err := appbuild.Wasm(context.Background(), pkg, out); err != nil {
 		t.Fatal(err)
 	}
 	module, err := os.ReadFile(out)

@@ -44,12 +44,12 @@ func TestSearchRecordKeepsBest(t *testing.T) {
 	tests := []struct {
 		name  string
 		draws []draw
-		want  []ranked
+		want  []Ranked
 	}{
 		{
 			name:  "highest first, ties by draw order",
 			draws: []draw{{3, []int{0}}, {5, []int{1}}, {3, []int{2}}, {4, []int{0, 1}}},
-			want:  []ranked{{5, []int{1}}, {4, []int{0, 1}}, {3, []int{0}}, {3, []int{2}}},
+			want:  []Ranked{{5, []int{1}}, {4, []int{0, 1}}, {3, []int{0}}, {3, []int{2}}},
 		},
 		{
 			name: "only five kept, a later equal score does not displace",
@@ -57,30 +57,33 @@ func TestSearchRecordKeepsBest(t *testing.T) {
 				{1, []int{0}}, {2, []int{1}}, {3, []int{2}}, {4, []int{0, 1}}, {5, []int{0, 2}},
 				{1, []int{1, 2}}, {2, []int{0, 1, 2}},
 			},
-			want: []ranked{{5, []int{0, 2}}, {4, []int{0, 1}}, {3, []int{2}}, {2, []int{1}}, {2, []int{0, 1, 2}}},
+			want: []Ranked{{5, []int{0, 2}}, {4, []int{0, 1}}, {3, []int{2}}, {2, []int{1}}, {2, []int{0, 1, 2}}},
 		},
 		{
 			name:  "the same set drawn again in another order is listed once",
 			draws: []draw{{4, []int{0, 1}}, {4, []int{1, 0}}, {2, []int{2}}},
-			want:  []ranked{{4, []int{0, 1}}, {2, []int{2}}},
+			want:  []Ranked{{4, []int{0, 1}}, {2, []int{2}}},
 		},
 		{
 			name:  "rows kept sorted by gene index",
 			draws: []draw{{4, []int{2, 0, 1}}},
-			want:  []ranked{{4, []int{0, 1, 2}}},
+			want:  []Ranked{{4, []int{0, 1, 2}}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSearch(d, Input{K: 1, N: len(tt.draws)})
+			s, err := NewSearch(d, Input{K: 1, N: len(tt.draws)})
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, dr := range tt.draws {
-				s.record(d, dr.score, dr.rows)
+				s.record(dr.score, dr.rows)
 			}
 			if s.done != len(tt.draws) {
 				t.Errorf("done = %d, want %d", s.done, len(tt.draws))
 			}
-			equal := slices.EqualFunc(s.best, tt.want, func(a, b ranked) bool {
-				return a.score == b.score && slices.Equal(a.rows, b.rows)
+			equal := slices.EqualFunc(s.best, tt.want, func(a, b Ranked) bool {
+				return a.Score == b.Score && slices.Equal(a.Rows, b.Rows)
 			})
 			if !equal {
 				t.Errorf("best = %v, want %v", s.best, tt.want)

@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+
+	"github.com/nightshift-platform/nightshift/workunits/appkit"
 )
 
 func main() {
@@ -62,8 +65,52 @@ func main() {
 			keep = append(keep, make([]byte, 1<<20))
 		}
 		fmt.Print(len(keep))
+	case "steps": // N steps, each reporting progress then yielding
+		n := intArg(2)
+		var asked []int
+		for i := 1; i <= n; i++ {
+			appkit.Progress(float64(i) / float64(n))
+			if appkit.Yield() == appkit.Checkpoint {
+				asked = append(asked, i)
+			}
+		}
+		fmt.Print("checkpoints at ", asked)
+	case "yield": // N bare yields, for timing them
+		n := intArg(2)
+		for range n {
+			appkit.Yield()
+		}
+		fmt.Print(n)
+	case "progress": // report each argument as a fraction, however wrong
+		for _, a := range os.Args[2:] {
+			f, err := strconv.ParseFloat(a, 64)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			appkit.Progress(f)
+		}
+	case "checkpoint": // save twice through WASI, then load
+		for i := range 2 {
+			if err := appkit.Save(appkit.CheckpointPath, i+1); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+		var got int
+		found, err := appkit.Load(appkit.CheckpointPath, &got)
+		fmt.Print(got, found, err)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", mode)
 		os.Exit(2)
 	}
+}
+
+func intArg(i int) int {
+	n, err := strconv.Atoi(os.Args[i])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	return n
 }
