@@ -136,14 +136,16 @@ func (b *bundle) host(t *testing.T, account *client.Client, name string) *client
 	return account.WithKey(h.HostToken)
 }
 
-// startAgent runs an in-process worker agent for host until the test ends.
-func startAgent(t *testing.T, host *client.Client, exec agent.Executor) {
+// startAgent runs an in-process worker agent for host until the test ends;
+// transform, if not nil, changes each result before it is reported.
+func startAgent(t *testing.T, host *client.Client, transform func(agent.Result) agent.Result) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a := agent.New(agent.Config{Client: host, Executor: exec, ScratchDir: t.TempDir(), MaxIdleWait: 200 * time.Millisecond,
+		a := agent.New(agent.Config{Client: host, Executor: agent.InProcess{Sandbox: box(t)}, StateDir: t.TempDir(),
+			MaxIdleWait: 200 * time.Millisecond, Transform: transform,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err := a.Run(ctx); err != nil {
 			t.Errorf("agent: %v", err)

@@ -5,24 +5,22 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
-	"github.com/nightshift-platform/nightshift/worker/sandbox"
+	"github.com/nightshift-platform/nightshift/worker/agent"
 	"github.com/nightshift-platform/nightshift/workunits"
 	"github.com/nightshift-platform/nightshift/workunits/markers"
 )
 
-// tamper returns a wrong output for every task, like a faulty host.
-type tamper struct{ inner *sandbox.Sandbox }
-
-func (w tamper) Exec(ctx context.Context, r sandbox.Run) (sandbox.Result, error) {
-	res, err := w.inner.Exec(ctx, r)
-	res.Stdout = append([]byte("tampered:"), res.Stdout...)
-	return res, err
+// tamper makes every output wrong, like a faulty host.
+func tamper(r agent.Result) agent.Result {
+	r.Stdout = append([]byte("tampered:"), r.Stdout...)
+	return r
 }
 
 // nativeOutput is what the markers app must print for an input.
@@ -50,7 +48,7 @@ func TestWrongOutputIsRejectedAndUnpaid(t *testing.T) {
 	job := b.submit(t, api.Policy{MinQuorum: 2, TargetReplicas: 2, DeadlineSeconds: 60}, reward, inputs...)
 
 	mallory := b.contributor(t, "Mallory")
-	startAgent(t, b.host(t, mallory, "bad-pc"), tamper{box(t)})
+	startAgent(t, b.host(t, mallory, "bad-pc"), tamper)
 	// The bad host takes one replica of every unit (never two of one unit)
 	// and reports wrong outputs before any honest host runs.
 	waitFor(t, 60*time.Second, "the bad host's reports", func() bool {
@@ -61,8 +59,9 @@ func TestWrongOutputIsRejectedAndUnpaid(t *testing.T) {
 	}
 
 	ada, grace := b.contributor(t, "Ada"), b.contributor(t, "Grace")
-	startAgent(t, b.host(t, ada, "ada-pc"), box(t))
-	startAgent(t, b.host(t, grace, "grace-pc"), box(t))
+	adaPC := b.host(t, ada, "ada-pc")
+	startAgent(t, adaPC, nil)
+	startAgent(t, b.host(t, grace, "grace-pc"), nil)
 	waitFor(t, 60*time.Second, "the job to finish", func() bool { return b.job(t, job.ID).State == string(workunits.JobDone) })
 
 	final := b.job(t, job.ID)
@@ -82,6 +81,10 @@ func TestWrongOutputIsRejectedAndUnpaid(t *testing.T) {
 		t.Errorf("the bad host's contributor: %+v, want nothing earned and %d invalid", bad, len(inputs))
 	}
 	good := earnings(t, ada).AvailableMicros + earnings(t, grace).AvailableMicros
+	// worker status shows earnings with the host's token alone.
+	if e, err := adaPC.HostEarnings(context.Background()); err != nil || !reflect.DeepEqual(e, earnings(t, ada)) {
+		t.Errorf("earnings by host token = %+v, %v; want the owner's %+v", e, err, earnings(t, ada))
+	}
 	if want := int64(2 * len(inputs) * reward); good != want {
 		t.Errorf("honest contributors earned %d, want %d (two valid results per unit)", good, want)
 	}
@@ -107,6 +110,7 @@ func TestKilledWorkerTaskIsReissuedAfterDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(workerBin, "run", "--coordinator", b.coord.URL, "--account-key", acct.AccountKey,
+		"--idle-minutes", "0", "--max-other-cpu", "100", "--run-on-battery",
 		"--state", t.TempDir(), "--name", "doomed-pc")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -125,8 +129,8 @@ func TestKilledWorkerTaskIsReissuedAfterDeadline(t *testing.T) {
 	}
 
 	// Two other hosts finish the unit once the dead host's deadline passes.
-	startAgent(t, b.host(t, b.contributor(t, "Ada"), "ada-pc"), box(t))
-	startAgent(t, b.host(t, b.contributor(t, "Grace"), "grace-pc"), box(t))
+	startAgent(t, b.host(t, b.contributor(t, "Ada"), "ada-pc"), nil)
+	startAgent(t, b.host(t, b.contributor(t, "Grace"), "grace-pc"), nil)
 	waitFor(t, 60*time.Second, "the job to finish", func() bool { return b.job(t, job.ID).State == string(workunits.JobDone) })
 
 	final := b.job(t, job.ID)

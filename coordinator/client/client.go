@@ -211,6 +211,14 @@ func (c *Client) Earnings(ctx context.Context) (api.Earnings, error) {
 
 // Worker calls.
 
+// HostEarnings returns the earnings of the contributor who owns the host
+// whose token the client holds.
+func (c *Client) HostEarnings(ctx context.Context) (api.Earnings, error) {
+	var out api.Earnings
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/host/earnings", nil, &out)
+	return out, err
+}
+
 func (c *Client) RequestWork(ctx context.Context, maxTasks int) (api.WorkResponse, error) {
 	var out api.WorkResponse
 	err := c.doJSON(ctx, http.MethodPost, "/api/v1/work", api.WorkRequest{MaxTasks: maxTasks}, &out)

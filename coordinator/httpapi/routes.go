@@ -31,7 +31,7 @@ func (s *server) routes(r chi.Router) {
 		// Contributor side: sign up, attach hosts, see earnings.
 		r.Post("/contributors", s.handleContributorCreate())
 		r.With(s.requireContributor).Post("/hosts", s.handleHostRegister())
-		r.With(s.requireContributor).Get("/contributor/earnings", s.handleEarnings())
+		r.With(s.requireContributor).Get("/contributor/earnings", s.handleEarnings(func(r *http.Request) int64 { return contributorOf(r).ID }))
 
 		// Worker side: one host's token.
 		r.Group(func(r chi.Router) {
@@ -39,6 +39,7 @@ func (s *server) routes(r chi.Router) {
 			r.Post("/work", s.handleWorkRequest())
 			r.Post("/reports", s.handleReports())
 			r.Get("/modules/{sha256}", s.handleModule())
+			r.Get("/host/earnings", s.handleEarnings(func(r *http.Request) int64 { return hostOf(r).ContributorID }))
 		})
 	})
 }

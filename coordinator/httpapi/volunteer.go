@@ -48,9 +48,12 @@ func (s *server) handleHostRegister() http.HandlerFunc {
 	}
 }
 
-func (s *server) handleEarnings() http.HandlerFunc {
+// handleEarnings serves the earnings of the contributor whom of names: the
+// one signed in with an account key, or the owner of a host (for worker
+// status, which holds only the host's token).
+func (s *server) handleEarnings(whom func(*http.Request) int64) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		e, err := s.svc.ContributorEarnings(r.Context(), contributorOf(r).ID)
+		e, err := s.svc.ContributorEarnings(r.Context(), whom(r))
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -6,13 +6,25 @@ import (
 	"context"
 	"fmt"
 
+	"slices"
+
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/nightshift-platform/nightshift/worker/sandbox"
 )
+
+// appInterface is what workers provide from sandbox.HostModuleName, by
+// name: parameter and result types.
+var appInterface = map[string][2][]api.ValueType{
+	"yield":    {nil, {api.ValueTypeI32}},
+	"progress": {{api.ValueTypeF64}, nil},
+}
 
 // Check compiles module with wazero's interpreter, which validates the
 // whole module without generating machine code, and makes sure it imports
-// nothing but WASI.
+// nothing but WASI and the app interface (yield and progress).
 func Check(ctx context.Context, module []byte) error {
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(ctx)
@@ -21,8 +33,17 @@ func Check(ctx context.Context, module []byte) error {
 		return err
 	}
 	for _, f := range compiled.ImportedFunctions() {
-		if mod, _, _ := f.Import(); mod != wasi_snapshot_preview1.ModuleName {
-			return fmt.Errorf("imports from %q: only %q is provided to apps", mod, wasi_snapshot_preview1.ModuleName)
+		mod, name, _ := f.Import()
+		switch mod {
+		case wasi_snapshot_preview1.ModuleName:
+		case sandbox.HostModuleName:
+			sig, ok := appInterface[name]
+			if !ok || !slices.Equal(f.ParamTypes(), sig[0]) || !slices.Equal(f.ResultTypes(), sig[1]) {
+				return fmt.Errorf("imports %s.%s with parameters %v and results %v: the app interface has yield() -> i32 and progress(f64)",
+					mod, name, f.ParamTypes(), f.ResultTypes())
+			}
+		default:
+			return fmt.Errorf("imports from %q: only %q and %q are provided to apps", mod, wasi_snapshot_preview1.ModuleName, sandbox.HostModuleName)
 		}
 	}
 	return nil

@@ -1,15 +1,26 @@
 // Package agent is the worker's main loop: ask the coordinator for tasks,
-// run each in the sandbox, report the results in batches, repeat.
+// keep each on disk until its result is reported, run it under the gate,
+// and report results in batches.
+//
+// Every task lives in a directory of its own under StateDir/tasks: the
+// task as leased, its input, its scratch directory (where the module
+// checkpoints) and, once it has run, the report. After a crash or a kill
+// the agent finds them there: unfinished tasks run again from their last
+// checkpoint, finished ones are reported, and a report is deleted only
+// once the coordinator has taken it.
 package agent
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -21,21 +32,20 @@ import (
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
-// Executor runs one module; *sandbox.Sandbox is the real one.
-type Executor interface {
-	Exec(ctx context.Context, r sandbox.Run) (sandbox.Result, error)
-}
-
 // Config wires an Agent.
 type Config struct {
-	Client     *client.Client // authenticated with the host token
-	Executor   Executor
-	Slots      int    // tasks run at once; 0 means 1
-	ScratchDir string // each task gets a fresh subdirectory
-	ModuleDir  string // downloaded modules are kept here, if set
-	Logger     *slog.Logger
-	// MaxIdleWait caps how long the agent sleeps when there is no work.
+	Client   *client.Client // authenticated with the host token
+	Executor Executor
+	StateDir string // tasks/ and modules/ live here
+	Slots    int    // tasks run at once; 0 means 1
+	Gate     *Gate  // nil: always open
+	Logger   *slog.Logger
+	// MaxIdleWait caps how long the agent sleeps when there is no work,
+	// and the backoff between failed reports.
 	MaxIdleWait time.Duration
+	// Transform, if set, may change a result before it is reported (the
+	// demo's faulty host).
+	Transform func(Result) Result
 }
 
 // Agent works for one host.
@@ -43,8 +53,38 @@ type Agent struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex
-	modules map[string][]byte
+	modMu sync.Mutex // one download of a module at a time
+
+	mu       sync.Mutex
+	running  map[int64]*runningTask
+	done     int // tasks run to a result since start
+	reported int // reports the coordinator took since start
+
+	reportNow chan struct{}
+}
+
+type runningTask struct {
+	job       Job
+	deadline  time.Time
+	started   time.Time
+	execution Execution
+}
+
+// TaskStatus is a running task as worker status shows it.
+type TaskStatus struct {
+	ID       int64     `json:"id"`
+	App      string    `json:"app"`
+	Progress float64   `json:"progress"`
+	Started  time.Time `json:"started"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// Status is what the agent is doing.
+type Status struct {
+	Tasks          []TaskStatus `json:"tasks"`
+	Done           int          `json:"done"`
+	Reported       int          `json:"reported"`
+	ReportsWaiting int          `json:"reports_waiting"`
 }
 
 // New returns an agent.
@@ -58,15 +98,75 @@ func New(cfg Config) *Agent {
 	if cfg.MaxIdleWait == 0 {
 		cfg.MaxIdleWait = 30 * time.Second
 	}
-	return &Agent{cfg: cfg, log: cfg.Logger, modules: map[string][]byte{}}
+	if cfg.Gate == nil {
+		cfg.Gate = NewGate(true, cfg.Logger)
+	}
+	return &Agent{cfg: cfg, log: cfg.Logger, running: map[int64]*runningTask{}, reportNow: make(chan struct{}, 1)}
 }
+
+func (a *Agent) tasksDir() string  { return filepath.Join(a.cfg.StateDir, "tasks") }
+func (a *Agent) moduleDir() string { return filepath.Join(a.cfg.StateDir, "modules") }
 
 // Run works until ctx ends. It returns nil on cancellation and an error only
 // when the coordinator refuses the host itself (a revoked token, say).
+// Running tasks are asked to checkpoint before the agent returns.
 func (a *Agent) Run(ctx context.Context) error {
+	for _, d := range []string{a.tasksDir(), a.moduleDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	pending, err := a.recover()
+	if err != nil {
+		return err
+	}
+	runCtx, stopRunning := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRunning()
+	var wg sync.WaitGroup
+	fatal := make(chan error, 1)
+	wg.Go(func() { a.reportLoop(ctx, fatal) })
+	slots := make(chan struct{}, a.cfg.Slots)
+	start := func(t api.Task) {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			a.runTask(ctx, runCtx, t)
+		})
+	}
+	for _, t := range pending {
+		start(t)
+	}
+
+	err = a.fetchLoop(ctx, slots, start, fatal)
+	a.checkpointAll()
+	stopRunning()
+	wg.Wait()
+	return err
+}
+
+// fetchLoop asks for work whenever the gate is open and a slot is free.
+// It never asks for more tasks than there are free slots: a task waiting
+// behind others on a PC that may be busy for hours could miss its
+// deadline, where another host would have made it.
+func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(api.Task), fatal chan error) error {
 	backoff := time.Second
-	for ctx.Err() == nil {
-		work, err := a.cfg.Client.RequestWork(ctx, a.cfg.Slots)
+	for {
+		if err := a.cfg.Gate.Wait(ctx); err != nil {
+			return nil
+		}
+		free := cap(slots) - len(slots)
+		if free == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case err := <-fatal:
+				return err
+			case slots <- struct{}{}: // wait for one to free up, then give it back
+				<-slots
+			}
+			continue
+		}
+		work, err := a.cfg.Client.RequestWork(ctx, free)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -87,134 +187,301 @@ func (a *Agent) Run(ctx context.Context) error {
 			sleep(ctx, jitter(max(wait, 100*time.Millisecond)))
 			continue
 		}
-		done := make(chan []api.Report, 1)
-		go func() { done <- a.runAll(ctx, work.Tasks) }()
-		select {
-		case <-ctx.Done():
-			// A module cannot be interrupted mid-run; the process is
-			// exiting and the tasks will be reissued after their deadline.
-			return nil
-		case reports := <-done:
-			a.report(ctx, reports)
+		for _, t := range work.Tasks {
+			if err := a.keep(t); err != nil {
+				// Without its directory a task cannot survive a restart;
+				// run it anyway rather than let it time out.
+				a.log.Error("could not keep a task on disk", "task", t.ID, "err", err)
+			}
+			start(t)
 		}
+	}
+}
+
+// keep writes a leased task to disk before it runs.
+func (a *Agent) keep(t api.Task) error {
+	j := a.job(t)
+	if err := os.MkdirAll(j.scratchDir(), 0o700); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(j.inputPath(), t.Input, 0o600); err != nil {
+		return err
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(j.taskPath(), b, 0o600)
+}
+
+func (a *Agent) job(t api.Task) Job {
+	return Job{TaskID: t.ID, App: t.App, ModuleSHA256: t.ModuleSHA256,
+		ModulePath: filepath.Join(a.moduleDir(), t.ModuleSHA256+".wasm"),
+		Dir:        filepath.Join(a.tasksDir(), strconv.FormatInt(t.ID, 10))}
+}
+
+// recover reads the tasks left on disk: those with a report wait for the
+// reporter; the others are returned to run again; those past their
+// deadline are dropped (the coordinator has given them to someone else).
+func (a *Agent) recover() ([]api.Task, error) {
+	entries, err := os.ReadDir(a.tasksDir())
+	if err != nil {
+		return nil, fmt.Errorf("reading the task directory: %w", err)
+	}
+	var pending []api.Task
+	for _, e := range entries {
+		dir := filepath.Join(a.tasksDir(), e.Name())
+		if _, err := os.Stat(filepath.Join(dir, "report.json")); err == nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "task.json"))
+		var t api.Task
+		if err == nil {
+			err = json.Unmarshal(b, &t)
+		}
+		if err != nil {
+			a.log.Warn("dropping an unreadable task directory", "dir", dir, "err", err)
+			_ = os.RemoveAll(dir)
+			continue
+		}
+		if !time.Now().Before(t.Deadline) {
+			a.log.Info("dropping a task past its deadline", "task", t.ID)
+			_ = os.RemoveAll(dir)
+			continue
+		}
+		a.log.Info("resuming a task from its last checkpoint", "task", t.ID)
+		pending = append(pending, t)
+	}
+	slices.SortFunc(pending, func(x, y api.Task) int { return x.Deadline.Compare(y.Deadline) })
+	return pending, nil
+}
+
+// runTask runs t to a report on disk. ctx is the agent's; the execution
+// runs under runCtx, which outlives ctx so that tasks can checkpoint.
+func (a *Agent) runTask(ctx, runCtx context.Context, t api.Task) {
+	j := a.job(t)
+	rep := api.Report{TaskID: t.ID}
+	res, err := a.execute(ctx, runCtx, t, j)
+	switch {
+	case ctx.Err() != nil:
+		return // stopping: the task resumes from its checkpoint next time
+	case err != nil:
+		rep.Outcome, rep.Stderr = "error", err.Error()
+		a.log.Warn("task failed", "task", t.ID, "app", t.App, "err", err)
+	case res.Err != "":
+		rep.Outcome, rep.Stderr, rep.CPUSeconds = "error", res.Err, res.CPUSeconds
+		a.log.Warn("task failed", "task", t.ID, "app", t.App, "err", res.Err)
+	case res.ExitCode != 0:
+		rep.Outcome, rep.Stderr, rep.CPUSeconds = "error", string(res.Stderr), res.CPUSeconds
+		a.log.Warn("task exited with an error", "task", t.ID, "app", t.App, "exit_code", res.ExitCode)
+	default:
+		if a.cfg.Transform != nil {
+			res = a.cfg.Transform(res)
+		}
+		rep.Outcome, rep.Output, rep.Stderr, rep.CPUSeconds = "success", res.Stdout, string(res.Stderr), res.CPUSeconds
+		a.log.Debug("task done", "task", t.ID, "app", t.App, "cpu_seconds", res.CPUSeconds)
+	}
+	b, err := json.Marshal(rep)
+	if err == nil {
+		err = atomicfile.Write(j.reportPath(), b, 0o600)
+	}
+	if err != nil {
+		a.log.Error("could not keep a report on disk; the task will run again", "task", t.ID, "err", err)
+		return
+	}
+	_ = os.RemoveAll(j.scratchDir()) // the checkpoint is spent
+	a.mu.Lock()
+	a.done++
+	a.mu.Unlock()
+	select {
+	case a.reportNow <- struct{}{}:
+	default:
+	}
+}
+
+// execute runs a job under the gate, from its last checkpoint if any.
+func (a *Agent) execute(ctx, runCtx context.Context, t api.Task, j Job) (Result, error) {
+	if err := a.fetchModule(ctx, t.ModuleSHA256, j.ModulePath); err != nil {
+		return Result{}, err
+	}
+	if err := a.cfg.Gate.Wait(ctx); err != nil {
+		return Result{}, err
+	}
+	if err := os.MkdirAll(j.processDir(), 0o700); err != nil {
+		return Result{}, fmt.Errorf("creating the task's directory: %w", err)
+	}
+	e, err := a.cfg.Executor.Start(runCtx, j)
+	if err != nil {
+		return Result{}, err
+	}
+	untrack := a.cfg.Gate.track(e)
+	defer untrack()
+	a.mu.Lock()
+	a.running[t.ID] = &runningTask{job: j, deadline: t.Deadline, started: time.Now(), execution: e}
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.running, t.ID)
+		a.mu.Unlock()
+	}()
+	return e.Wait()
+}
+
+// checkpointAll asks every running task to checkpoint, then kills it: the
+// worker is stopping and the tasks go on from there next time.
+func (a *Agent) checkpointAll() {
+	a.mu.Lock()
+	running := make([]Execution, 0, len(a.running))
+	for _, r := range a.running {
+		running = append(running, r.execution)
+	}
+	a.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, e := range running {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), checkpointGrace)
+			defer cancel()
+			if err := e.Checkpoint(ctx); err != nil {
+				a.log.Warn("a task did not checkpoint before the worker stopped; it will redo some work", "err", err)
+			}
+			e.Kill()
+		})
+	}
+	wg.Wait()
+}
+
+// fetchModule makes sure the module is on disk at path, checked against
+// its hash: before every run, since a file on disk may have been changed.
+func (a *Agent) fetchModule(ctx context.Context, sha, path string) error {
+	a.modMu.Lock()
+	defer a.modMu.Unlock()
+	if m, err := os.ReadFile(path); err == nil && workunits.Hash(m) == sha {
+		return nil
+	}
+	m, err := a.cfg.Client.Module(ctx, sha)
+	if err != nil {
+		return fmt.Errorf("downloading module: %w", err)
+	}
+	if workunits.Hash(m) != sha {
+		return fmt.Errorf("downloaded module %s: %w", sha, sandbox.ErrHashMismatch)
+	}
+	if err := atomicfile.Write(path, m, 0o600); err != nil {
+		return fmt.Errorf("keeping module %s: %w", sha, err)
 	}
 	return nil
 }
 
-// runAll runs tasks on up to Slots goroutines and returns their reports.
-func (a *Agent) runAll(ctx context.Context, tasks []api.Task) []api.Report {
-	reports := make([]api.Report, len(tasks))
-	sem := make(chan struct{}, a.cfg.Slots)
-	var wg sync.WaitGroup
-	for i, t := range tasks {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			reports[i] = a.runOne(ctx, t)
-		}()
-	}
-	wg.Wait()
-	return reports
-}
-
-func (a *Agent) runOne(ctx context.Context, t api.Task) api.Report {
-	start := time.Now()
-	rep := api.Report{TaskID: t.ID}
-	fail := func(err error) api.Report {
-		rep.Outcome = "error"
-		rep.Stderr = err.Error()
-		rep.CPUSeconds = time.Since(start).Seconds()
-		a.log.Warn("task failed", "task", t.ID, "app", t.App, "err", err)
-		return rep
-	}
-	module, err := a.module(ctx, t.ModuleSHA256)
-	if err != nil {
-		return fail(err)
-	}
-	scratch := ""
-	if a.cfg.ScratchDir != "" {
-		scratch = filepath.Join(a.cfg.ScratchDir, strconv.FormatInt(t.ID, 10))
-		if err := os.MkdirAll(scratch, 0o700); err != nil {
-			return fail(fmt.Errorf("creating scratch directory: %w", err))
-		}
-		defer os.RemoveAll(scratch)
-	}
-	res, err := a.cfg.Executor.Exec(ctx, sandbox.Run{ModuleSHA256: t.ModuleSHA256, Module: module,
-		Args: []string{t.App}, Stdin: t.Input, ScratchDir: scratch})
-	if err != nil {
-		return fail(err)
-	}
-	rep.CPUSeconds = res.CPUTime.Seconds()
-	rep.Stderr = string(res.Stderr)
-	if res.ExitCode != 0 {
-		rep.Outcome = "error"
-		a.log.Warn("task exited with an error", "task", t.ID, "app", t.App, "exit_code", res.ExitCode)
-		return rep
-	}
-	rep.Outcome = "success"
-	rep.Output = res.Stdout
-	a.log.Debug("task done", "task", t.ID, "app", t.App, "cpu", res.CPUTime)
-	return rep
-}
-
-// module returns a module's bytes from memory, disk or the coordinator,
-// always checked against the hash before use.
-func (a *Agent) module(ctx context.Context, sha string) ([]byte, error) {
+// Status reports the running tasks and the counts so far.
+func (a *Agent) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if m, ok := a.modules[sha]; ok {
-		return m, nil
+	st := Status{Done: a.done, Reported: a.reported}
+	for id, r := range a.running {
+		st.Tasks = append(st.Tasks, TaskStatus{ID: id, App: r.job.App, Progress: r.execution.Progress(), Started: r.started, Deadline: r.deadline})
 	}
-	var path string
-	if a.cfg.ModuleDir != "" {
-		path = filepath.Join(a.cfg.ModuleDir, sha+".wasm")
-		if m, err := os.ReadFile(path); err == nil && workunits.Hash(m) == sha {
-			a.modules[sha] = m
-			return m, nil
-		}
-	}
-	m, err := a.cfg.Client.Module(ctx, sha)
-	if err != nil {
-		return nil, fmt.Errorf("downloading module: %w", err)
-	}
-	if workunits.Hash(m) != sha {
-		return nil, fmt.Errorf("downloaded module %s: %w", sha, sandbox.ErrHashMismatch)
-	}
-	if path != "" {
-		if err := atomicfile.Write(path, m, 0o600); err != nil {
-			a.log.Warn("could not cache module", "sha256", sha, "err", err)
-		}
-	}
-	a.modules[sha] = m
-	return m, nil
+	slices.SortFunc(st.Tasks, func(x, y TaskStatus) int { return int(x.ID - y.ID) })
+	st.ReportsWaiting, _ = a.countReports()
+	return st
 }
 
-// report sends a batch of reports, retrying while the coordinator is
-// unreachable. If the batch is refused, the reports go one by one so that
-// one refused task (its deadline passed, say) does not hold back the rest.
-func (a *Agent) report(ctx context.Context, reports []api.Report) {
-	backoff := time.Second
-	for ctx.Err() == nil {
-		_, err := a.cfg.Client.Report(ctx, reports)
-		status := client.StatusOf(err)
-		switch {
-		case err == nil:
-			a.log.Info("reported", "tasks", len(reports))
-			return
-		case status >= 400 && status < 500 && len(reports) > 1:
-			for _, r := range reports {
-				a.report(ctx, []api.Report{r})
-			}
-			return
-		case status >= 400 && status < 500:
-			a.log.Warn("report refused", "task", reports[0].TaskID, "err", err)
-			return
-		}
-		a.log.Warn("reporting failed; will retry", "err", err, "retry_in", backoff)
-		sleep(ctx, backoff)
-		backoff = min(backoff*2, a.cfg.MaxIdleWait)
+func (a *Agent) countReports() (int, error) {
+	reps, err := a.waitingReports()
+	return len(reps), err
+}
+
+// waitingReports reads every report on disk, oldest task first.
+func (a *Agent) waitingReports() ([]api.Report, error) {
+	entries, err := os.ReadDir(a.tasksDir())
+	if err != nil {
+		return nil, fmt.Errorf("reading the task directory: %w", err)
 	}
+	var reps []api.Report
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(a.tasksDir(), e.Name(), "report.json"))
+		if err != nil {
+			continue // not run yet
+		}
+		var r api.Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			a.log.Warn("dropping an unreadable report", "task", e.Name(), "err", err)
+			_ = os.RemoveAll(filepath.Join(a.tasksDir(), e.Name()))
+			continue
+		}
+		reps = append(reps, r)
+	}
+	slices.SortFunc(reps, func(x, y api.Report) int { return int(x.TaskID - y.TaskID) })
+	return reps, nil
+}
+
+// reportLoop sends the reports waiting on disk whenever a task finishes,
+// and retries with backoff while the coordinator cannot be reached. A
+// report is deleted only after the coordinator took it or refused it for
+// good; a crash in between sends it again, and the coordinator refuses the
+// repeat (the task is no longer in progress), so nothing counts twice.
+func (a *Agent) reportLoop(ctx context.Context, fatal chan<- error) {
+	backoff := time.Second
+	for {
+		reps, err := a.waitingReports()
+		if err != nil {
+			a.log.Error("reading reports", "err", err)
+		}
+		wait := a.cfg.MaxIdleWait
+		if len(reps) > 0 {
+			if err := a.send(ctx, reps); err != nil {
+				if client.StatusOf(err) == http.StatusUnauthorized {
+					fatal <- fmt.Errorf("the coordinator refused this host: %w", err)
+					return
+				}
+				a.log.Warn("reporting failed; will retry", "err", err, "reports", len(reps), "retry_in", backoff)
+				wait, backoff = backoff, min(backoff*2, a.cfg.MaxIdleWait)
+			} else {
+				backoff = time.Second
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.reportNow:
+		case <-time.After(jitter(wait)):
+		}
+	}
+}
+
+// send reports a batch. If the coordinator refuses the batch, the reports
+// go one by one, so that one refused task (its deadline passed, say) does
+// not hold back the rest; refused ones are dropped.
+func (a *Agent) send(ctx context.Context, reps []api.Report) error {
+	_, err := a.cfg.Client.Report(ctx, reps)
+	status := client.StatusOf(err)
+	switch {
+	case err == nil:
+		a.log.Info("reported", "tasks", len(reps))
+		a.forget(reps...)
+		return nil
+	case status == http.StatusUnauthorized || status < 400 || status >= 500 || status == http.StatusTooManyRequests:
+		return err
+	case len(reps) > 1:
+		var errs []error
+		for _, r := range reps {
+			errs = append(errs, a.send(ctx, []api.Report{r}))
+		}
+		return errors.Join(errs...)
+	default:
+		a.log.Warn("report refused; dropping it", "task", reps[0].TaskID, "err", err)
+		a.forget(reps...)
+		return nil
+	}
+}
+
+func (a *Agent) forget(reps ...api.Report) {
+	for _, r := range reps {
+		if err := os.RemoveAll(filepath.Join(a.tasksDir(), strconv.FormatInt(r.TaskID, 10))); err != nil {
+			a.log.Warn("could not remove a reported task", "task", r.TaskID, "err", err)
+		}
+	}
+	a.mu.Lock()
+	a.reported += len(reps)
+	a.mu.Unlock()
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -229,4 +496,18 @@ func sleep(ctx context.Context, d time.Duration) {
 // jitter spreads many hosts' polls so they do not arrive in lockstep.
 func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
+}
+
+// PIDs returns the process ids of the running tasks' child processes, so
+// that their CPU use is not taken for other programs' load.
+func (a *Agent) PIDs() []int32 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var pids []int32
+	for _, r := range a.running {
+		if p, ok := r.execution.(interface{ PID() int }); ok {
+			pids = append(pids, int32(p.PID()))
+		}
+	}
+	return pids
 }

@@ -114,7 +114,7 @@ func startBus(t *testing.T) string {
 	t.Helper()
 	daemon, err := exec.LookPath("dbus-daemon")
 	if err != nil {
-		t.Skip("dbus-daemon not installed")
+		requireUnderCI(t, "dbus-daemon (Debian package dbus; scripts/test installs it)")
 	}
 	dir := t.TempDir()
 	config := filepath.Join(dir, "bus.conf")

@@ -16,7 +16,7 @@ import (
 func TestX11OnXvfb(t *testing.T) {
 	xvfb, err := exec.LookPath("Xvfb")
 	if err != nil {
-		t.Skip("Xvfb not installed")
+		requireUnderCI(t, "Xvfb (Debian package xvfb; scripts/test installs it)")
 	}
 	// -displayfd: Xvfb picks a free display and writes its number to fd 3.
 	r, w, err := os.Pipe()

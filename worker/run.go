@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nightshift-platform/nightshift/worker/agent"
+	"github.com/nightshift-platform/nightshift/worker/governor"
+	"github.com/nightshift-platform/nightshift/worker/idle"
+	"github.com/nightshift-platform/nightshift/worker/policy"
+)
+
+const preferencesFile = "preferences.json"
+
+// prefFlags are the preference flags; a flag given overrides the file.
+type prefFlags struct {
+	idleMinutes, maxOtherCPU                    float64
+	suspendOnInput, runOnBattery                bool
+	maxCores, throttle, taskMem, totalMem, disk int
+	activeHours                                 string
+}
+
+func (p *prefFlags) define(fs *flag.FlagSet) {
+	d := policy.Defaults()
+	fs.Float64Var(&p.idleMinutes, "idle-minutes", d.IdleMinutes, "start after this many minutes without keyboard or mouse input")
+	fs.BoolVar(&p.suspendOnInput, "suspend-on-input", d.SuspendOnInput, "suspend tasks as soon as input resumes")
+	fs.Float64Var(&p.maxOtherCPU, "max-other-cpu", d.MaxOtherCPUPercent, "suspend while other programs use more than this % of all cores (100: never)")
+	fs.BoolVar(&p.runOnBattery, "run-on-battery", d.RunOnBattery, "compute on battery power")
+	fs.IntVar(&p.maxCores, "max-cores", d.MaxCoresPercent, "use at most this % of the cores")
+	fs.IntVar(&p.throttle, "cpu-throttle", d.CPUThrottlePercent, "run tasks this % of each second")
+	fs.IntVar(&p.taskMem, "task-memory-mib", d.TaskMemoryMiB, "memory cap per task, MiB")
+	fs.IntVar(&p.totalMem, "total-memory-mib", d.TotalMemoryMiB, "memory cap for all tasks together, MiB (0: no cap beyond per task)")
+	fs.IntVar(&p.disk, "disk-mib", d.DiskMiB, "disk cap for tasks and modules in the state directory, MiB")
+	fs.StringVar(&p.activeHours, "active-hours", "", `compute only in these hours, e.g. "mon-fri 18:00-08:00; sat,sun 00:00-24:00"`)
+}
+
+// preferences reads the preferences file in dir (defaults if there is
+// none) and applies the flags that were given.
+func (p *prefFlags) preferences(fs *flag.FlagSet, dir string) (policy.Preferences, error) {
+	prefs := policy.Defaults()
+	path := filepath.Join(dir, preferencesFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if prefs, err = policy.ParsePreferences(b); err != nil {
+			return prefs, fmt.Errorf("%s: %w", path, err)
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return prefs, fmt.Errorf("reading %s: %w", path, err)
+	}
+	var errs []error
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "idle-minutes":
+			prefs.IdleMinutes = p.idleMinutes
+		case "suspend-on-input":
+			prefs.SuspendOnInput = p.suspendOnInput
+		case "max-other-cpu":
+			prefs.MaxOtherCPUPercent = p.maxOtherCPU
+		case "run-on-battery":
+			prefs.RunOnBattery = p.runOnBattery
+		case "max-cores":
+			prefs.MaxCoresPercent = p.maxCores
+		case "cpu-throttle":
+			prefs.CPUThrottlePercent = p.throttle
+		case "task-memory-mib":
+			prefs.TaskMemoryMiB = p.taskMem
+		case "total-memory-mib":
+			prefs.TotalMemoryMiB = p.totalMem
+		case "disk-mib":
+			prefs.DiskMiB = p.disk
+		case "active-hours":
+			w, err := policy.ParseWeek(p.activeHours)
+			errs = append(errs, err)
+			prefs.ActiveHours = w
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return prefs, err
+	}
+	return prefs, prefs.Validate()
+}
+
+func runRun(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("worker run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	coordinator := fs.String("coordinator", getenv("NIGHTSHIFT_COORDINATOR"), "coordinator URL, to attach (NIGHTSHIFT_COORDINATOR)")
+	accountKey := fs.String("account-key", getenv("NIGHTSHIFT_ACCOUNT_KEY"), "contributor account key, used once to attach (NIGHTSHIFT_ACCOUNT_KEY)")
+	state := fs.String("state", "", "state directory (default: the user config dir's nightshift-worker; NIGHTSHIFT_WORKER_STATE)")
+	name := fs.String("name", "", "host name shown to the contributor (default: the machine's host name)")
+	slots := fs.Int("slots", 0, "tasks to run at once (default: by --max-cores and the memory caps)")
+	activityFile := fs.String("activity-file", "", "a file whose modification time counts as user input, for setups the built-in idle sources cannot see")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	wrongPct := fs.Int("wrong-output-percent", 0, "testing only: corrupt this percentage of outputs, to exercise validation")
+	var pf prefFlags
+	pf.define(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *wrongPct < 0 || *wrongPct > 100 {
+		return fmt.Errorf("--wrong-output-percent must be between 0 and 100, got %d", *wrongPct)
+	}
+	dir, err := stateDir(*state, getenv)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating state directory: %w", err)
+	}
+	prefs, err := pf.preferences(fs, dir)
+	if err != nil {
+		return err
+	}
+	n := prefs.Slots(runtime.NumCPU())
+	if *slots != 0 {
+		if *slots < 1 || *slots > 64 {
+			return fmt.Errorf("--slots must be between 1 and 64, got %d", *slots)
+		}
+		n = *slots
+	}
+	if s, running := readStatus(dir); running {
+		return fmt.Errorf("a worker (pid %d) is already running on %s", s.PID, dir)
+	}
+	host, hostClient, err := attach(ctx, *coordinator, *accountKey, dir, hostName(*name))
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the worker binary, to run tasks with: %w", err)
+	}
+
+	gate := agent.NewGate(false, log)
+	var transform func(agent.Result) agent.Result
+	if *wrongPct > 0 {
+		transform = wrongOutputs(*wrongPct)
+		log.Warn("this worker corrupts outputs on purpose", "percent", *wrongPct)
+	}
+	ag := agent.New(agent.Config{
+		Client:    hostClient,
+		Executor:  agent.ChildProcesses{Command: []string{exe, "task-child"}, CacheDir: filepath.Join(dir, "compiled"), MemoryLimitMiB: prefs.TaskMemoryMiB},
+		StateDir:  dir,
+		Slots:     n,
+		Gate:      gate,
+		Logger:    log,
+		Transform: transform,
+	})
+	sampler := idle.NewSampler(ag.PIDs, log)
+	if *activityFile != "" {
+		sampler.Input = append(sampler.Input, idle.Named{Name: "activity-file", Source: idle.ActivityFile{Path: *activityFile}})
+	}
+	defer sampler.Close()
+	gov := &governor.Governor{
+		Gate:        gate,
+		Input:       sampler.Input,
+		Observe:     sampler.Observe,
+		Preferences: func() policy.Preferences { return prefs },
+		Paused:      func() bool { return paused(dir) },
+		FastEvery:   governor.DefaultFastEvery,
+		SlowEvery:   governor.DefaultSlowEvery,
+	}
+
+	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { gov.Run(loops) })
+	wg.Go(func() { keepStatus(loops, dir, host, prefs, n, gov, ag, log) })
+	log.Info("worker started", "coordinator", host.Coordinator, "host", host.HostID, "state", dir, "slots", n,
+		"idle_minutes", prefs.IdleMinutes, "input_sources", len(sampler.Input))
+	err = ag.Run(ctx)
+	stopLoops()
+	wg.Wait()
+	removeStatus(dir)
+	return err
+}
+
+// wrongOutputs makes a share of successful outputs wrong, the way a faulty
+// or dishonest host would. It exists to show and test validation (the demo
+// runs one such host); a real volunteer never sets it.
+func wrongOutputs(percent int) func(agent.Result) agent.Result {
+	return func(r agent.Result) agent.Result {
+		if rand.IntN(100) < percent {
+			r.Stdout = append([]byte(`{"tampered":true}`), r.Stdout...)
+		}
+		return r
+	}
+}
+
+// paused says whether the volunteer ran worker pause.
+func paused(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "paused"))
+	return err == nil
+}
+
+func runPause(args []string, getenv func(string) string, pause bool, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("worker pause", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	state := fs.String("state", "", "state directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir, err := stateDir(*state, getenv)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "paused")
+	if !pause {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("resuming: %w", err)
+		}
+		fmt.Fprintln(stdout, "resumed: the worker computes whenever the preferences allow")
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(strconv.FormatInt(time.Now().Unix(), 10)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("pausing: %w", err)
+	}
+	fmt.Fprintln(stdout, "paused: running tasks are suspended until worker resume")
+	return nil
+}
