@@ -22,8 +22,8 @@ import (
 
 const statusFile = "status.json"
 
-// statusReport is what a running worker writes every second for worker
-// status to read.
+// statusReport is what a running worker writes every statusEvery for
+// worker status to read.
 type statusReport struct {
 	PID             int                `json:"pid"`
 	UpdatedAt       time.Time          `json:"updated_at"`
@@ -43,10 +43,13 @@ type statusReport struct {
 	agent.Status
 }
 
-// keepStatus writes the status file every second until ctx ends.
+// statusEvery is how often a running worker rewrites its status file.
+const statusEvery = 2 * time.Second
+
+// keepStatus writes the status file every statusEvery until ctx ends.
 func keepStatus(ctx context.Context, dir string, host hostState, prefs policy.Preferences, slots int,
 	gov *governor.Governor, ag *agent.Agent, log *slog.Logger) {
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(statusEvery)
 	defer t.Stop()
 	for {
 		state, obs := gov.State()
@@ -63,7 +66,7 @@ func keepStatus(ctx context.Context, dir string, host hostState, prefs policy.Pr
 			r.OnBattery = &obs.OnBattery
 		}
 		if b, err := json.MarshalIndent(r, "", "  "); err == nil {
-			if err := atomicfile.Write(filepath.Join(dir, statusFile), b, 0o600); err != nil {
+			if err := atomicfile.WriteUnsynced(filepath.Join(dir, statusFile), b, 0o600); err != nil {
 				log.Warn("could not write the status file", "err", err)
 			}
 		}

@@ -314,7 +314,7 @@ func (a *Agent) execute(ctx, runCtx context.Context, t api.Task, j Job) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	untrack := a.cfg.Gate.track(e)
+	untrack := a.cfg.Gate.Track(e)
 	defer untrack()
 	a.mu.Lock()
 	a.running[t.ID] = &runningTask{job: j, deadline: t.Deadline, started: time.Now(), execution: e}

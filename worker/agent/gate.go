@@ -83,9 +83,9 @@ func (g *Gate) Wait(ctx context.Context) error {
 	}
 }
 
-// track puts e under the gate until untrack is called; if the gate is
+// Track puts e under the gate until untrack is called; if the gate is
 // closed already, e is suspended at once.
-func (g *Gate) track(e Execution) (untrack func()) {
+func (g *Gate) Track(e Execution) (untrack func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.running[e] = struct{}{}

@@ -40,7 +40,7 @@ type Governor struct {
 // Defaults for the polling periods.
 const (
 	DefaultFastEvery = 25 * time.Millisecond
-	DefaultSlowEvery = time.Second
+	DefaultSlowEvery = 2 * time.Second
 	DefaultFullEvery = time.Second
 )
 
