@@ -263,7 +263,7 @@ func (a *Agent) runTask(ctx, runCtx context.Context, t api.Task) {
 	rep := api.Report{TaskID: t.ID}
 	res, err := a.execute(ctx, runCtx, t, j)
 	switch {
-	case ctx.Err() != nil:
+	case err != nil && ctx.Err() != nil:
 		return // stopping: the task resumes from its checkpoint next time
 	case err != nil:
 		rep.Outcome, rep.Stderr = "error", err.Error()
