@@ -135,9 +135,10 @@ func (s *Service) SweepOverdue(ctx context.Context) (int, error) {
 	}
 }
 
-// FinishJobs ends every active job with nothing left to do. Reports finish
-// jobs as they go; this catches the job whose last two units were finished
-// by concurrent transactions, each of which saw the other's unit still open.
+// FinishJobs ends every active job with nothing left to do. Reports never
+// finish jobs (they would all wait on the job row); this and the payer do,
+// and this is the only path for jobs that pay nothing and for units failed
+// or swept.
 func (s *Service) FinishJobs(ctx context.Context) error {
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		active, err := tx.JobListActive(ctx)

@@ -120,6 +120,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Whatever ends the loop (ctx, or the coordinator refusing the host),
+	// tasks killed on the way out must read as interrupted, not failed.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	runCtx, stopRunning := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRunning()
 	var wg sync.WaitGroup
@@ -138,6 +142,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 
 	err = a.fetchLoop(ctx, slots, start, fatal)
+	stop()
 	a.checkpointAll()
 	stopRunning()
 	wg.Wait()
@@ -373,20 +378,22 @@ func (a *Agent) fetchModule(ctx context.Context, sha, path string) error {
 
 // Status reports the running tasks and the counts so far.
 func (a *Agent) Status() Status {
+	waiting := a.countReports() // disk I/O, outside the lock
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	st := Status{Done: a.done, Reported: a.reported}
+	st := Status{Done: a.done, Reported: a.reported, ReportsWaiting: waiting}
 	for id, r := range a.running {
 		st.Tasks = append(st.Tasks, TaskStatus{ID: id, App: r.job.App, Progress: r.execution.Progress(), Started: r.started, Deadline: r.deadline})
 	}
 	slices.SortFunc(st.Tasks, func(x, y TaskStatus) int { return int(x.ID - y.ID) })
-	st.ReportsWaiting, _ = a.countReports()
 	return st
 }
 
-func (a *Agent) countReports() (int, error) {
-	reps, err := a.waitingReports()
-	return len(reps), err
+// countReports counts the reports on disk without reading them: they hold
+// whole outputs, and status asks every few seconds.
+func (a *Agent) countReports() int {
+	found, _ := filepath.Glob(filepath.Join(a.tasksDir(), "*", "report.json"))
+	return len(found)
 }
 
 // waitingReports reads every report on disk, oldest task first.

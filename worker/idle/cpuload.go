@@ -21,12 +21,11 @@ type CPULoad struct {
 	// programs' load. Nil means none.
 	Own func() []int32
 
-	mu     sync.Mutex
-	primed bool
-	at     time.Time
-	busy   float64 // cumulative busy seconds, all cores, at the last call
-	total  float64
-	procs  map[int32]*ownProc
+	mu    sync.Mutex
+	at    time.Time // of the last call; zero before the first
+	busy  float64   // cumulative busy seconds, all cores, at the last call
+	total float64
+	procs map[int32]*ownProc
 }
 
 type ownProc struct {
@@ -52,8 +51,8 @@ func (c *CPULoad) OtherPercent(ctx context.Context) (float64, bool, error) {
 	busy, total := busyTotal(ts[0])
 	own := c.ownSince(ctx)
 
-	primed, prevBusy, prevTotal := c.primed, c.busy, c.total
-	c.primed, c.at, c.busy, c.total = true, now, busy, total
+	primed, prevBusy, prevTotal := !c.at.IsZero(), c.busy, c.total
+	c.at, c.busy, c.total = now, busy, total
 	if !primed || total <= prevTotal {
 		return 0, false, nil
 	}
@@ -88,7 +87,7 @@ func (c *CPULoad) ownSince(ctx context.Context) float64 {
 		switch {
 		case op.cpu >= 0 && cum >= op.cpu:
 			used += cum - op.cpu
-		case c.primed && startedAfter(ctx, op.p, c.at):
+		case !c.at.IsZero() && startedAfter(ctx, op.p, c.at):
 			used += cum
 		}
 		op.cpu = cum

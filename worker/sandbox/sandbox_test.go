@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/appbuild"
+	"github.com/nightshift-platform/nightshift/workunits"
 )
 
 func buildGuest(t testing.TB) (sha string, module []byte) {
@@ -29,8 +28,7 @@ func buildWasm(t testing.TB, pkg string) (sha string, module []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(module)
-	return hex.EncodeToString(sum[:]), module
+	return workunits.Hash(module), module
 }
 
 func TestExec(t *testing.T) {

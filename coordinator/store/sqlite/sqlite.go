@@ -157,7 +157,6 @@ func notFound(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
-// placeholders returns "?,?,…" for n values.
 // int64s runs a query of one integer column and collects it.
 func (t *Tx) int64s(ctx context.Context, query string, args ...any) ([]int64, error) {
 	rows, err := t.tx.QueryContext(ctx, query, args...)
@@ -176,6 +175,7 @@ func (t *Tx) int64s(ctx context.Context, query string, args ...any) ([]int64, er
 	return out, rows.Err()
 }
 
+// placeholders returns "?,?,…" for n values.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }

@@ -11,7 +11,7 @@ import (
 
 func testBlobs(t *testing.T, newStore func(*testing.T) store.Store) {
 	module := []byte("\x00asm\x01\x00\x00\x00 a module")
-	sha := sha256Hex(module)
+	sha := workunits.Hash(module)
 
 	t.Run("PutGet", func(t *testing.T) {
 		s := setup(t, newStore)
@@ -68,7 +68,7 @@ func testBlobs(t *testing.T, newStore func(*testing.T) store.Store) {
 		if referenced(sha) {
 			t.Errorf("BlobReferenced before any app version uses the blob = true, want false")
 		}
-		if referenced(sha256Hex([]byte("never stored"))) {
+		if referenced(workunits.Hash([]byte("never stored"))) {
 			t.Errorf("BlobReferenced of an unknown blob = true, want false")
 		}
 		inTx(t, s, func(tx store.Tx, f *factory) error {

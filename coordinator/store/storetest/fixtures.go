@@ -2,8 +2,6 @@ package storetest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -65,7 +63,7 @@ func hostToken(h workunits.Host) string { return "token of " + h.Name }
 func (f *factory) Module() string {
 	f.t.Helper()
 	data := fmt.Appendf([]byte("\x00asm\x01\x00\x00\x00"), "module %d", serial.Add(1))
-	sha := sha256Hex(data)
+	sha := workunits.Hash(data)
 	f.fail("storing module", f.tx.BlobPut(f.ctx, sha, data))
 	return sha
 }
@@ -203,9 +201,4 @@ func reported(tk workunits.Task, hostID int64, outcome workunits.Outcome, vs wor
 		tk.OutputSHA256 = workunits.Hash(fmt.Appendf(nil, "output of task %d", tk.ID))
 	}
 	return tk
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }

@@ -32,7 +32,7 @@ func testInTx(t *testing.T, newStore func(*testing.T) store.Store) {
 					if p, err = tx.ProjectInsert(t.Context(), store.ProjectInsertParams{Name: "gone", KeyHash: key, Now: t0}); err != nil {
 						return err
 					}
-					if err := tx.BlobPut(t.Context(), sha256Hex(blob), blob); err != nil {
+					if err := tx.BlobPut(t.Context(), workunits.Hash(blob), blob); err != nil {
 						return err
 					}
 					if _, err := store.LedgerRecord(t.Context(), tx, payouts.Fund(p.ID, 100, key), t0); err != nil {
@@ -52,7 +52,7 @@ func testInTx(t *testing.T, newStore func(*testing.T) store.Store) {
 				}{
 					{"ProjectGet", func(tx store.Tx) error { _, err := tx.ProjectGet(t.Context(), p.ID); return err }},
 					{"ProjectGetByKeyHash", func(tx store.Tx) error { _, err := tx.ProjectGetByKeyHash(t.Context(), key); return err }},
-					{"BlobGet", func(tx store.Tx) error { _, err := tx.BlobGet(t.Context(), sha256Hex(blob)); return err }},
+					{"BlobGet", func(tx store.Tx) error { _, err := tx.BlobGet(t.Context(), workunits.Hash(blob)); return err }},
 				}
 				for _, l := range lookups {
 					err := s.InTx(t.Context(), l.get)
