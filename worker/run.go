@@ -161,10 +161,11 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 		Logger:    log,
 		Transform: transform,
 	})
-	sampler := idle.NewSampler(ag.PIDs, log)
+	var extraInput []idle.Named
 	if *activityFile != "" {
-		sampler.Input = append(sampler.Input, idle.Named{Name: "activity-file", Source: idle.ActivityFile{Path: *activityFile}})
+		extraInput = append(extraInput, idle.Named{Name: "activity-file", Source: idle.ActivityFile{Path: *activityFile}})
 	}
+	sampler := idle.NewSampler(ag.PIDs, log, extraInput...)
 	defer sampler.Close()
 	gov := &governor.Governor{
 		Gate:        gate,
@@ -181,7 +182,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	wg.Go(func() { gov.Run(loops) })
 	wg.Go(func() { keepStatus(loops, dir, host, prefs, n, gov, ag, log) })
 	log.Info("worker started", "coordinator", host.Coordinator, "host", host.HostID, "state", dir, "slots", n,
-		"idle_minutes", prefs.IdleMinutes, "input_sources", len(sampler.Input))
+		"idle_minutes", prefs.IdleMinutes, "input_sources", sampler.Input.Len())
 	err = ag.Run(ctx)
 	stopLoops()
 	wg.Wait()

@@ -64,7 +64,9 @@ func (g *Governor) Step(ctx context.Context) policy.State {
 	g.mu.Unlock()
 	if full {
 		obs = g.Observe(ctx)
-	} else if t, ok, err := g.Input.LastInput(ctx); err == nil && ok {
+	} else if t, ok, _ := g.Input.LastInput(ctx); ok {
+		// A source that failed says nothing; the others' answer stands.
+		// The full observation logs the failure.
 		obs.LastInput, obs.InputKnown = t, true
 	}
 	prefs := g.Preferences()

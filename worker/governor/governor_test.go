@@ -2,6 +2,7 @@ package governor
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -129,5 +130,33 @@ func TestGovernorFollowsThePC(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+type brokenInput struct{}
+
+func (brokenInput) LastInput(context.Context) (time.Time, bool, error) {
+	return time.Time{}, false, errors.New("bus went away")
+}
+
+// Between full observations only input is read; a source that fails must
+// not hide what the others see.
+func TestGovernorSeesInputWhileASourceFails(t *testing.T) {
+	w := &world{
+		now:      time.Date(2026, 11, 23, 12, 0, 0, 0, time.Local),
+		activity: idle.ActivityFile{Path: filepath.Join(t.TempDir(), "activity")},
+		prefs:    policy.Defaults(),
+	}
+	w.touch(t, w.now.Add(-time.Hour))
+	gate := agent.NewGate(false, nil)
+	g := w.governor(gate)
+	g.Input = idle.NewCombined(idle.Named{Name: "broken", Source: brokenInput{}}, idle.Named{Name: "activity-file", Source: w.activity})
+	if st := g.Step(t.Context()); !gate.Open() {
+		t.Fatalf("idle PC: gate closed, %s (%s)", st.Code, st.Detail)
+	}
+	w.now = w.now.Add(100 * time.Millisecond) // a fast step, not a full one
+	w.touch(t, w.now)
+	if st := g.Step(t.Context()); gate.Open() || st.Code != policy.UserActive {
+		t.Errorf("after input: gate open %v, %s; want closed, %s", gate.Open(), st.Code, policy.UserActive)
 	}
 }

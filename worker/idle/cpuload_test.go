@@ -31,55 +31,65 @@ func TestOtherPercent(t *testing.T) {
 	}
 }
 
-func TestCPULoadPrimesThenMeasures(t *testing.T) {
+func TestCPULoadLeavesOutOurOwnProcesses(t *testing.T) {
 	self := int32(os.Getpid())
-	c := &CPULoad{Own: func() []int32 { return []int32{self, 1 << 30} }} // the second PID does not exist
-	if _, ok, err := c.OtherPercent(t.Context()); ok || err != nil {
-		t.Fatalf("first call: ok %v, err %v; want a silent priming", ok, err)
+	mine := &CPULoad{Own: func() []int32 { return []int32{self, 1 << 30} }} // the second PID does not exist
+	all := &CPULoad{}
+	for _, c := range []*CPULoad{mine, all} {
+		if _, ok, err := c.OtherPercent(t.Context()); ok || err != nil {
+			t.Fatalf("first call: ok %v, err %v; want a silent priming", ok, err)
+		}
 	}
-	burnCPU(t, self)
-	pct, ok, err := c.OtherPercent(t.Context())
-	if err != nil {
-		t.Fatal(err)
+	oursBefore, machineBefore := cpuUsed(t, self)
+	spin(t, self, 300*time.Millisecond)
+	withoutOurs, ok1, err1 := mine.OtherPercent(t.Context())
+	withOurs, ok2, err2 := all.OtherPercent(t.Context())
+	oursAfter, machineAfter := cpuUsed(t, self)
+	if err1 != nil || err2 != nil || !ok1 || !ok2 {
+		t.Fatalf("second call: ok %v %v, err %v %v; want measurements", ok1, ok2, err1, err2)
 	}
-	if !ok {
-		t.Fatal("second call ok = false, want a measurement")
-	}
-	if pct < 0 || pct > 100 {
-		t.Errorf("OtherPercent = %v, want 0–100", pct)
+	// This process kept one core busy: other load must be lower by about
+	// its share of the machine, whatever else the machine was doing.
+	ours := (oursAfter - oursBefore) / (machineAfter - machineBefore) * 100
+	if diff := withOurs - withoutOurs; diff < ours/2 {
+		t.Errorf("load counting our process %.1f%%, leaving it out %.1f%%: a difference of %.1f points; we used %.1f%% of the machine",
+			withOurs, withoutOurs, diff, ours)
 	}
 }
 
-// burnCPU spins until both the process and the whole machine have CPU time
-// to show for it, in the ticks the OS counts them in, so that the interval
-// between two samples is not empty.
-func burnCPU(t *testing.T, pid int32) {
+// cpuUsed returns the CPU seconds pid and the whole machine (busy and idle,
+// all cores) have used.
+func cpuUsed(t *testing.T, pid int32) (proc, machine float64) {
 	t.Helper()
 	p, err := process.NewProcess(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	used := func() (proc, machine float64) {
-		pt, err := p.Times()
-		if err != nil {
-			t.Fatal(err)
-		}
-		mt, err := cpu.Times(false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, total := busyTotal(mt[0])
-		return pt.User + pt.System, total
+	pt, err := p.Times()
+	if err != nil {
+		t.Fatal(err)
 	}
-	proc0, machine0 := used()
-	deadline := time.Now().Add(10 * time.Second)
+	mt, err := cpu.Times(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, total := busyTotal(mt[0])
+	return pt.User + pt.System, total
+}
+
+// spin keeps a core busy until pid has used at least d more CPU time, in the
+// ticks the OS counts it in.
+func spin(t *testing.T, pid int32, d time.Duration) {
+	t.Helper()
+	start, _ := cpuUsed(t, pid)
+	deadline := time.Now().Add(30 * time.Second)
 	for x := 0; time.Now().Before(deadline); {
 		for range 1_000_000 {
 			x++
 		}
-		if proc, machine := used(); proc > proc0 && machine > machine0 {
+		if used, _ := cpuUsed(t, pid); used-start >= d.Seconds() {
 			return
 		}
 	}
-	t.Fatal("no CPU time seen after 10 s of spinning")
+	t.Fatalf("did not get %v of CPU in 30 s", d)
 }

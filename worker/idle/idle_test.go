@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -33,7 +34,7 @@ var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func TestCombinedTakesTheLatestOfTheSourcesThatSee(t *testing.T) {
 	tests := []struct {
 		name    string
-		sources Combined
+		sources []Named
 		want    time.Time
 		wantOK  bool
 		wantErr bool
@@ -41,37 +42,37 @@ func TestCombinedTakesTheLatestOfTheSourcesThatSee(t *testing.T) {
 		{name: "none", sources: nil},
 		{
 			name: "latest wins",
-			sources: Combined{
-				{"a", &fakeInput{t: base, ok: true}},
-				{"b", &fakeInput{t: base.Add(time.Minute), ok: true}},
-				{"c", &fakeInput{t: base.Add(-time.Hour), ok: true}},
+			sources: []Named{
+				{Name: "a", Source: &fakeInput{t: base, ok: true}},
+				{Name: "b", Source: &fakeInput{t: base.Add(time.Minute), ok: true}},
+				{Name: "c", Source: &fakeInput{t: base.Add(-time.Hour), ok: true}},
 			},
 			want: base.Add(time.Minute), wantOK: true,
 		},
 		{
 			name: "a source that cannot see is ignored, whatever its time",
-			sources: Combined{
-				{"blind", &fakeInput{t: base.Add(time.Hour), ok: false}},
-				{"sees", &fakeInput{t: base, ok: true}},
+			sources: []Named{
+				{Name: "blind", Source: &fakeInput{t: base.Add(time.Hour), ok: false}},
+				{Name: "sees", Source: &fakeInput{t: base, ok: true}},
 			},
 			want: base, wantOK: true,
 		},
 		{
 			name:    "nobody sees",
-			sources: Combined{{"a", &fakeInput{}}, {"b", &fakeInput{}}},
+			sources: []Named{{Name: "a", Source: &fakeInput{}}, {Name: "b", Source: &fakeInput{}}},
 		},
 		{
 			name: "a failing source leaves the others' answer",
-			sources: Combined{
-				{"broken", &fakeInput{err: errors.New("boom")}},
-				{"sees", &fakeInput{t: base, ok: true}},
+			sources: []Named{
+				{Name: "broken", Source: &fakeInput{err: errors.New("boom")}},
+				{Name: "sees", Source: &fakeInput{t: base, ok: true}},
 			},
 			want: base, wantOK: true, wantErr: true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok, err := tt.sources.LastInput(t.Context())
+			got, ok, err := NewCombined(tt.sources...).LastInput(t.Context())
 			if !got.Equal(tt.want) || ok != tt.wantOK || (err != nil) != tt.wantErr {
 				t.Errorf("LastInput = %v, %v, %v; want %v, %v, error %v", got, ok, err, tt.want, tt.wantOK, tt.wantErr)
 			}
@@ -81,12 +82,103 @@ func TestCombinedTakesTheLatestOfTheSourcesThatSee(t *testing.T) {
 
 func TestCombinedCloseClosesSourcesThatHoldSomething(t *testing.T) {
 	a, b := &fakeInput{}, &fakeInput{}
-	c := Combined{{"a", a}, {"file", ActivityFile{}}, {"b", b}}
+	c := NewCombined(Named{Name: "a", Source: a}, Named{Name: "file", Source: ActivityFile{}}, Named{Name: "b", Source: b})
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if !a.closed || !b.closed {
 		t.Errorf("closed a=%v b=%v, want both", a.closed, b.closed)
+	}
+}
+
+// countingInput counts its reads; a read blocks while hold is open.
+type countingInput struct {
+	mu    sync.Mutex
+	reads int
+	t     time.Time
+	hold  chan struct{} // nil: answer at once
+}
+
+func (c *countingInput) LastInput(context.Context) (time.Time, bool, error) {
+	c.mu.Lock()
+	c.reads++
+	hold, t := c.hold, c.t
+	c.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	return t, true, nil
+}
+
+func (c *countingInput) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+func TestCombinedAsksASourceAtMostEveryItsPeriod(t *testing.T) {
+	often, seldom := &countingInput{t: base}, &countingInput{t: base}
+	c := NewCombined(Named{Name: "often", Source: often}, Named{Name: "seldom", Source: seldom, Every: time.Hour})
+	for range 5 {
+		if _, ok, err := c.LastInput(t.Context()); !ok || err != nil {
+			t.Fatalf("LastInput: ok %v, err %v", ok, err)
+		}
+	}
+	if often.count() != 5 || seldom.count() != 1 {
+		t.Errorf("reads: often %d, seldom %d; want 5 and 1", often.count(), seldom.count())
+	}
+}
+
+func TestCombinedDoesNotWaitForAStuckSource(t *testing.T) {
+	quick := &countingInput{t: base}
+	stuck := &countingInput{t: base.Add(time.Minute)}
+	c := NewCombined(Named{Name: "quick", Source: quick}, Named{Name: "stuck", Source: stuck})
+	c.Timeout = 20 * time.Millisecond
+
+	// First both answer; then the stuck one stops answering.
+	if got, _, err := c.LastInput(t.Context()); err != nil || !got.Equal(base.Add(time.Minute)) {
+		t.Fatalf("LastInput = %v, %v; want %v", got, err, base.Add(time.Minute))
+	}
+	release := make(chan struct{})
+	stuck.mu.Lock()
+	stuck.hold, stuck.t = release, base.Add(2*time.Minute)
+	stuck.mu.Unlock()
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+
+	for i := range 3 {
+		start := time.Now()
+		got, ok, err := c.LastInput(t.Context())
+		if waited := time.Since(start); waited > time.Second {
+			t.Fatalf("call %d waited %v for a stuck source", i, waited)
+		}
+		// The stuck source's earlier answer still counts, with an error
+		// that says it is late.
+		if !ok || !got.Equal(base.Add(time.Minute)) || err == nil || !strings.Contains(err.Error(), "stuck") {
+			t.Errorf("call %d: LastInput = %v, %v, %v; want the earlier answer and an error naming the stuck source", i, got, ok, err)
+		}
+	}
+	if n := stuck.count(); n != 2 {
+		t.Errorf("stuck source read %d times, want 2: not asked again while a read is in flight", n)
+	}
+
+	// When it answers at last, its new answer is used.
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, _, err := c.LastInput(t.Context())
+		if err == nil && got.Equal(base.Add(2*time.Minute)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("LastInput = %v, %v after the source answered; want %v", got, err, base.Add(2*time.Minute))
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -125,11 +217,11 @@ func TestActivityFile(t *testing.T) {
 func TestSamplerGathersAndLogsFailuresWithoutFailing(t *testing.T) {
 	var logs bytes.Buffer
 	s := &Sampler{
-		Input: Combined{
-			{"console", &fakeInput{t: base, ok: true}},
-			{"bus", &fakeInput{err: errors.New("bus went away")}},
-			{"display", &fakeInput{t: base.Add(time.Second), ok: true}},
-		},
+		Input: NewCombined(
+			Named{Name: "console", Source: &fakeInput{t: base, ok: true}},
+			Named{Name: "bus", Source: &fakeInput{err: errors.New("bus went away")}},
+			Named{Name: "display", Source: &fakeInput{t: base.Add(time.Second), ok: true}},
+		),
 		Power: fakePower{onBattery: true, known: true},
 		Log:   slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
@@ -158,17 +250,24 @@ func TestSamplerWithNothingKnowsNothing(t *testing.T) {
 }
 
 func TestDefaultSamplerObservesThisMachine(t *testing.T) {
-	s := NewSampler(func() []int32 { return []int32{int32(os.Getpid())} }, nil)
+	self := int32(os.Getpid())
+	s := NewSampler(func() []int32 { return []int32{self} }, nil)
 	defer s.Close()
-	first := s.Observe(t.Context())
-	if first.CPUKnown {
+	if first := s.Observe(t.Context()); first.CPUKnown {
 		t.Error("first observation knows the CPU load; it can only prime")
 	}
+	spin(t, self, 20*time.Millisecond)
 	second := s.Observe(t.Context())
-	if second.CPUKnown && (second.OtherCPUPercent < 0 || second.OtherCPUPercent > 100) {
-		t.Errorf("OtherCPUPercent = %v, want 0–100", second.OtherCPUPercent)
+	if !second.CPUKnown {
+		t.Error("second observation does not know the CPU load")
 	}
-	if second.InputKnown != (len(second.Sources) > 0) {
-		t.Errorf("InputKnown = %v with sources %v", second.InputKnown, second.Sources)
+	var names []string
+	for _, n := range DefaultSources() {
+		names = append(names, n.Name)
+	}
+	for _, src := range second.Sources {
+		if !slices.Contains(names, src) {
+			t.Errorf("source %q seeing input is not one of this OS's %v", src, names)
+		}
 	}
 }

@@ -7,14 +7,16 @@ import (
 	"time"
 )
 
-// DefaultInput returns Linux's input sources. Each sees a different part of
-// the user's input and most need rights or services a given PC may lack, so
-// all of them are asked and the newest answer wins.
-func DefaultInput() Combined {
-	return Combined{
+// DefaultSources returns Linux's input sources. Each sees a different part
+// of the user's input and most need rights or services a given PC may lack,
+// so all of them are asked and the newest answer wins. Terminal times move
+// in 8-second steps, so once a second is often enough for them; the others
+// can tell of input within a poll.
+func DefaultSources() []Named {
+	return []Named{
 		{Name: "evdev", Source: &EventDevices{}},
 		{Name: "logind", Source: &Logind{}},
-		{Name: "tty", Source: TTYs{}},
+		{Name: "tty", Source: TTYs{}, Every: time.Second},
 		{Name: "x11", Source: &X11{}},
 	}
 }

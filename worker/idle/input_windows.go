@@ -9,9 +9,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// DefaultInput returns Windows's input source.
-func DefaultInput() Combined {
-	return Combined{{Name: "win32", Source: LastInputInfo{}}}
+// DefaultSources returns Windows's input source.
+func DefaultSources() []Named {
+	return []Named{{Name: "win32", Source: LastInputInfo{}}}
 }
 
 var (

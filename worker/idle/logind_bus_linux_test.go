@@ -24,19 +24,33 @@ func TestLogindOverABus(t *testing.T) {
 	address := startBus(t)
 	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
 
-	l := &Logind{}
+	clock := time.Now()
+	l := &Logind{now: func() time.Time { return clock }}
 	defer l.Close()
 	if _, ok, err := l.LastInput(t.Context()); ok || err != nil {
 		t.Fatalf("bus without logind: ok %v, err %v; want ok false and no error", ok, err)
 	}
 
 	fake := serveLogind(t, address)
+	fake.set(t, 100, []fakeSession{{typ: "tty", since: base}})
+	if _, ok, err := l.LastInput(t.Context()); ok || err != nil {
+		t.Errorf("logind asked again at once after it was missing: ok %v, err %v", ok, err)
+	}
+	clock = clock.Add(redialAfter)
+	if got, ok, err := l.LastInput(t.Context()); !ok || err != nil || !got.Equal(base) {
+		t.Fatalf("after %v: LastInput = %v, %v, %v; want %v", redialAfter, got, ok, err, base)
+	}
+	// The list of sessions is kept a while: a login shows up after it.
+	fake.set(t, 101, []fakeSession{{typ: "tty", since: base}, {typ: "tty", since: base.Add(time.Second)}})
+	if got, _, _ := l.LastInput(t.Context()); !got.Equal(base) {
+		t.Errorf("LastInput = %v right after a login; want %v from the kept list", got, base)
+	}
 	t1 := base.Add(-time.Hour)
 	t2 := base.Add(-5 * time.Minute)
 	tests := []struct {
 		name     string
 		sessions []fakeSession
-		want     time.Time // zero: ok false; now: about the time of the call
+		want     time.Time // zero: ok false; now: the time of the call
 		now      bool
 	}{
 		{name: "nobody logged in"},
@@ -59,15 +73,15 @@ func TestLogindOverABus(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake.set(t, i, tt.sessions)
-			before := time.Now()
+			clock = clock.Add(relistAfter)
 			got, ok, err := l.LastInput(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
 			switch {
 			case tt.now:
-				if !ok || got.Before(before) || got.After(time.Now()) {
-					t.Errorf("LastInput = %v, %v; want about now", got, ok)
+				if !ok || !got.Equal(clock) {
+					t.Errorf("LastInput = %v, %v; want now, %v", got, ok, clock)
 				}
 			case tt.want.IsZero():
 				if ok {

@@ -18,11 +18,20 @@ import (
 // worker still builds without cgo, and the D-Bus library most Go programs use
 // (go-systemd builds on it).
 type Logind struct {
-	mu      sync.Mutex
-	conn    *dbus.Conn
-	cancel  context.CancelFunc // ends conn's context
-	retryAt time.Time
+	mu       sync.Mutex
+	conn     *dbus.Conn
+	cancel   context.CancelFunc // ends conn's context
+	retryAt  time.Time
+	sessions []dbus.ObjectPath // as listed at listedAt
+	listedAt time.Time
+	now      func() time.Time // time.Now if nil; tests move it
 }
+
+// relistAfter is how long a list of sessions is used before it is asked
+// for again. Asking every session's hints is one call each; listing them
+// too would double the calls of every poll to catch a login, rare and
+// usually seen by the other sources as it happens.
+const relistAfter = 5 * time.Second
 
 // LastInput is ok when at least one session knows its idleness; a PC with
 // no bus, no logind or nobody logged in returns ok false.
@@ -30,6 +39,9 @@ func (l *Logind) LastInput(ctx context.Context) (time.Time, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
+	if l.now != nil {
+		now = l.now()
+	}
 	if l.conn == nil || !l.conn.Connected() {
 		if now.Before(l.retryAt) {
 			return time.Time{}, false, nil
@@ -42,31 +54,29 @@ func (l *Logind) LastInput(ctx context.Context) (time.Time, bool, error) {
 			return time.Time{}, false, fmt.Errorf("connect to the system bus: %w", err)
 		}
 	}
-
-	var sessions []struct {
-		ID   string
-		UID  uint32
-		User string
-		Seat string
-		Path dbus.ObjectPath
-	}
-	err := l.conn.Object("org.freedesktop.login1", "/org/freedesktop/login1").
-		CallWithContext(ctx, "org.freedesktop.login1.Manager.ListSessions", 0).Store(&sessions)
-	if err != nil {
-		if noService(err) {
-			return time.Time{}, false, nil
+	if l.listedAt.IsZero() || now.Sub(l.listedAt) >= relistAfter {
+		if now.Before(l.retryAt) {
+			return time.Time{}, false, nil // logind was not there a moment ago
 		}
-		return time.Time{}, false, fmt.Errorf("list logind sessions: %w", err)
+		if err := l.list(ctx); err != nil {
+			if noService(err) {
+				l.retryAt = now.Add(redialAfter)
+				return time.Time{}, false, nil
+			}
+			return time.Time{}, false, fmt.Errorf("list logind sessions: %w", err)
+		}
+		l.listedAt = now
 	}
 
 	var last time.Time
 	ok := false
-	for _, s := range sessions {
+	for _, path := range l.sessions {
 		var props map[string]dbus.Variant
-		err := l.conn.Object("org.freedesktop.login1", s.Path).
+		err := l.conn.Object("org.freedesktop.login1", path).
 			CallWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, "org.freedesktop.login1.Session").Store(&props)
 		if err != nil {
-			continue // the session ended since the list
+			l.listedAt = time.Time{} // the session ended since the list; list again next time
+			continue
 		}
 		typ, _ := props["Type"].Value().(string)
 		hint, _ := props["IdleHint"].Value().(bool)
@@ -79,6 +89,27 @@ func (l *Logind) LastInput(ctx context.Context) (time.Time, bool, error) {
 		}
 	}
 	return last, ok, nil
+}
+
+// list asks logind for the login sessions' object paths.
+func (l *Logind) list(ctx context.Context) error {
+	var sessions []struct {
+		ID   string
+		UID  uint32
+		User string
+		Seat string
+		Path dbus.ObjectPath
+	}
+	err := l.conn.Object("org.freedesktop.login1", "/org/freedesktop/login1").
+		CallWithContext(ctx, "org.freedesktop.login1.Manager.ListSessions", 0).Store(&sessions)
+	if err != nil {
+		return err
+	}
+	l.sessions = l.sessions[:0]
+	for _, s := range sessions {
+		l.sessions = append(l.sessions, s.Path)
+	}
+	return nil
 }
 
 // connect dials the system bus. The connection outlives this call, so it
@@ -151,7 +182,7 @@ func (l *Logind) close() error {
 	}
 	err := l.conn.Close()
 	l.cancel()
-	l.conn, l.cancel = nil, nil
+	l.conn, l.cancel, l.listedAt = nil, nil, time.Time{}
 	if err != nil {
 		return fmt.Errorf("close system bus connection: %w", err)
 	}

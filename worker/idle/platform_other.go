@@ -2,8 +2,8 @@
 
 package idle
 
-// DefaultInput has no source on this OS; an ActivityFile can still be added.
-func DefaultInput() Combined { return nil }
+// DefaultSources has no source on this OS; an ActivityFile can still be added.
+func DefaultSources() []Named { return nil }
 
 // DefaultPower has no source on this OS.
 func DefaultPower() Power { return nil }

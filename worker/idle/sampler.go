@@ -18,19 +18,21 @@ type Observation struct {
 	Sources         []string // the input sources that can see input here, for `worker status`
 }
 
-// Sampler gathers an Observation from its sources. A nil CPU or Power, or an
-// empty Input, leaves that part unknown.
+// Sampler gathers an Observation from its sources. A nil Input, CPU or Power
+// leaves that part unknown.
 type Sampler struct {
-	Input Combined
+	Input *Combined
 	CPU   *CPULoad
 	Power Power
 	Log   *slog.Logger // optional; source errors go here at debug level
 }
 
 // NewSampler returns a Sampler over this OS's default sources. own lists the
-// PIDs of the worker's task processes, whose CPU is not counted as other load.
-func NewSampler(own func() []int32, log *slog.Logger) *Sampler {
-	return &Sampler{Input: DefaultInput(), CPU: &CPULoad{Own: own}, Power: DefaultPower(), Log: log}
+// PIDs of the worker's task processes, whose CPU is not counted as other load;
+// extra input sources (an activity file) join the OS's own.
+func NewSampler(own func() []int32, log *slog.Logger, extra ...Named) *Sampler {
+	input := NewCombined(append(DefaultSources(), extra...)...)
+	return &Sampler{Input: input, CPU: &CPULoad{Own: own}, Power: DefaultPower(), Log: log}
 }
 
 // Observe reads every source once. A failing source is logged and reported
