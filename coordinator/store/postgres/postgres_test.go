@@ -278,7 +278,10 @@ func TestLeaseSkipsLockedReplica(t *testing.T) {
 func TestLeaseSameContributorWaits(t *testing.T) {
 	s := openIn(t, newSchema(t))
 	hosts := leaseFixture(t, s, 0, 0)
-	held, meanwhile, _ := leaseWhileHeld(t, s, hosts[0], hosts[1], 200*time.Millisecond)
+	held, meanwhile, returned := leaseWhileHeld(t, s, hosts[0], hosts[1], 200*time.Millisecond)
+	if returned {
+		t.Errorf("the second host's lease returned while the first's transaction was open; it must wait for it")
+	}
 	if len(held) != 1 || len(meanwhile) != 0 {
 		t.Errorf("leases = %+v and %+v, want the unit's one replica to the first host and none to the second", held, meanwhile)
 	}
