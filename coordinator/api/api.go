@@ -61,6 +61,20 @@ type Policy struct {
 	DeadlineSeconds  int `json:"deadline_seconds,omitempty"`
 }
 
+// PolicyOf is a job's policy as the API shows it.
+func PolicyOf(p workunits.Policy) Policy {
+	return Policy{MinQuorum: p.MinQuorum, TargetReplicas: p.TargetReplicas, MaxErrorReplicas: p.MaxErrorReplicas,
+		MaxTotalReplicas: p.MaxTotalReplicas, DeadlineSeconds: int(p.Deadline / time.Second)}
+}
+
+// Workunits is the policy p asks for, zero fields still unset. A caller
+// taking p from a request checks DeadlineSeconds first: a huge value would
+// wrap round to a small duration.
+func (p Policy) Workunits() workunits.Policy {
+	return workunits.Policy{MinQuorum: p.MinQuorum, TargetReplicas: p.TargetReplicas, MaxErrorReplicas: p.MaxErrorReplicas,
+		MaxTotalReplicas: p.MaxTotalReplicas, Deadline: time.Duration(p.DeadlineSeconds) * time.Second}
+}
+
 // SubmitJobRequest gives the units either as a list of JSON inputs or as a
 // parameter sweep expanded into one unit per combination.
 type SubmitJobRequest struct {
@@ -127,6 +141,9 @@ type Host struct {
 
 type WorkRequest struct {
 	MaxTasks int `json:"max_tasks"`
+	// SkipJobs lists jobs whose tasks the host would not finish before
+	// their deadlines, at the pace it has measured: none of theirs is sent.
+	SkipJobs []int64 `json:"skip_jobs,omitempty"`
 }
 
 type WorkResponse struct {
@@ -139,6 +156,7 @@ type WorkResponse struct {
 // Task is a leased replica: run the module on the input before the deadline.
 type Task struct {
 	ID           int64           `json:"id"`
+	JobID        int64           `json:"job_id"`
 	App          string          `json:"app"`
 	ModuleSHA256 string          `json:"module_sha256"`
 	Input        json.RawMessage `json:"input"`

@@ -127,13 +127,7 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 		}
 		st, err := s.svc.SubmitJob(r.Context(), projectOf(r).ID, service.JobRequest{
 			App: req.App, Version: req.Version, Inputs: inputs, RewardMicros: req.RewardMicros,
-			Policy: workunits.Policy{
-				MinQuorum:        req.Policy.MinQuorum,
-				TargetReplicas:   req.Policy.TargetReplicas,
-				MaxErrorReplicas: req.Policy.MaxErrorReplicas,
-				MaxTotalReplicas: req.Policy.MaxTotalReplicas,
-				Deadline:         time.Duration(req.Policy.DeadlineSeconds) * time.Second,
-			},
+			Policy: req.Policy.Workunits(),
 		})
 		if err != nil {
 			s.error(w, r, err)
@@ -159,10 +153,7 @@ func splitJob(req api.SubmitJobRequest) ([][]byte, error) {
 
 func jobJSON(j workunits.Job, p *store.JobProgress, escrow int64) api.Job {
 	out := api.Job{ID: j.ID, State: string(j.State), UnitCount: j.UnitCount, RewardMicros: j.RewardMicros,
-		EscrowMicros: escrow, CreatedAt: j.CreatedAt,
-		Policy: api.Policy{MinQuorum: j.Policy.MinQuorum, TargetReplicas: j.Policy.TargetReplicas,
-			MaxErrorReplicas: j.Policy.MaxErrorReplicas, MaxTotalReplicas: j.Policy.MaxTotalReplicas,
-			DeadlineSeconds: int(j.Policy.Deadline / time.Second)}}
+		EscrowMicros: escrow, CreatedAt: j.CreatedAt, Policy: api.PolicyOf(j.Policy)}
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = &j.FinishedAt
 	}

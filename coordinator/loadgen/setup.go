@@ -15,6 +15,7 @@ import (
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/client"
+	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -94,8 +95,10 @@ func (fx *fixture) createProject(ctx context.Context, cfg config, units int) err
 		return fmt.Errorf("creating the project: %w", err)
 	}
 	fx.project = fx.operator.WithKey(p.APIKey)
-	policy := jobPolicy(cfg).WithDefaults()
-	escrow := int64(units) * int64(policy.MaxTotalReplicas) * cfg.reward
+	escrow, err := payouts.EscrowFor(units, jobPolicy(cfg).Workunits().WithDefaults().MaxTotalReplicas, cfg.reward)
+	if err != nil {
+		return fmt.Errorf("funding the project: %w", err)
+	}
 	if escrow == 0 {
 		return nil
 	}
@@ -106,8 +109,10 @@ func (fx *fixture) createProject(ctx context.Context, cfg config, units int) err
 	return nil
 }
 
-func jobPolicy(cfg config) workunits.Policy {
-	return workunits.Policy{MinQuorum: cfg.quorum}
+// jobPolicy is the policy of every job submitted, and so what decides the
+// escrow the project is funded with.
+func jobPolicy(cfg config) api.Policy {
+	return api.Policy{MinQuorum: cfg.quorum}
 }
 
 func createContributors(ctx context.Context, cfg config, anon *client.Client) ([]string, error) {
@@ -159,7 +164,7 @@ func (fx *fixture) submitJobs(ctx context.Context, cfg config, units int) error 
 			fx.outputs[in] = sum[:]
 		}
 		job, err := fx.project.SubmitJob(ctx, api.SubmitJobRequest{App: appName, Units: inputs,
-			Policy: api.Policy{MinQuorum: cfg.quorum}, RewardMicros: cfg.reward})
+			Policy: jobPolicy(cfg), RewardMicros: cfg.reward})
 		if err != nil {
 			return fmt.Errorf("submitting units %d to %d: %w", first, first+n-1, err)
 		}
