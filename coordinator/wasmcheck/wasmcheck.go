@@ -9,18 +9,10 @@ import (
 	"slices"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
-	"github.com/nightshift-platform/nightshift/worker/sandbox"
+	"github.com/nightshift-platform/nightshift/workunits/appiface"
 )
-
-// appInterface is what workers provide from sandbox.HostModuleName, by
-// name: parameter and result types.
-var appInterface = map[string][2][]api.ValueType{
-	"yield":    {nil, {api.ValueTypeI32}},
-	"progress": {{api.ValueTypeF64}, nil},
-}
 
 // Check compiles module with wazero's interpreter, which validates the
 // whole module without generating machine code, and makes sure it imports
@@ -36,14 +28,14 @@ func Check(ctx context.Context, module []byte) error {
 		mod, name, _ := f.Import()
 		switch mod {
 		case wasi_snapshot_preview1.ModuleName:
-		case sandbox.HostModuleName:
-			sig, ok := appInterface[name]
-			if !ok || !slices.Equal(f.ParamTypes(), sig[0]) || !slices.Equal(f.ResultTypes(), sig[1]) {
-				return fmt.Errorf("imports %s.%s with parameters %v and results %v: the app interface has yield() -> i32 and progress(f64)",
-					mod, name, f.ParamTypes(), f.ResultTypes())
+		case appiface.Module:
+			sig, ok := appiface.Funcs[name]
+			if !ok || !slices.Equal(f.ParamTypes(), sig.Params) || !slices.Equal(f.ResultTypes(), sig.Results) {
+				return fmt.Errorf("imports %s.%s with parameters %v and results %v: the app interface has %s",
+					mod, name, f.ParamTypes(), f.ResultTypes(), appiface.Describe())
 			}
 		default:
-			return fmt.Errorf("imports from %q: only %q and %q are provided to apps", mod, wasi_snapshot_preview1.ModuleName, sandbox.HostModuleName)
+			return fmt.Errorf("imports from %q: only %q and %q are provided to apps", mod, wasi_snapshot_preview1.ModuleName, appiface.Module)
 		}
 	}
 	return nil

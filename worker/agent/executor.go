@@ -9,6 +9,7 @@ import (
 
 	"github.com/nightshift-platform/nightshift/worker/sandbox"
 	"github.com/nightshift-platform/nightshift/worker/taskproc"
+	"github.com/nightshift-platform/nightshift/workunits/appiface"
 )
 
 // Job is one task ready to run: its module on disk and its directory,
@@ -132,7 +133,7 @@ type inProcessControl struct {
 	progress     float64
 }
 
-func (c *inProcessControl) Yield(ctx context.Context) sandbox.Action {
+func (c *inProcessControl) Yield(ctx context.Context) appiface.Action {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.checkpointed != nil && !c.checkpoint {
@@ -144,9 +145,9 @@ func (c *inProcessControl) Yield(ctx context.Context) sandbox.Action {
 	}
 	if c.checkpoint {
 		c.checkpoint = false
-		return sandbox.Checkpoint
+		return appiface.Checkpoint
 	}
-	return sandbox.Continue
+	return appiface.Continue
 }
 
 func (c *inProcessControl) Progress(f float64) {

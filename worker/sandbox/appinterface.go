@@ -9,29 +9,19 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
-)
 
-// HostModuleName is the module apps import the app interface from:
-// yield() -> i32 and progress(f64).
-const HostModuleName = "nightshift"
+	"github.com/nightshift-platform/nightshift/workunits/appiface"
+)
 
 // Control lets the worker steer a running module through the app interface.
 // Its methods run on the module's goroutine; Yield should return once ctx
 // is done, and the module then stops (see Exec).
 type Control interface {
 	// Yield blocks while the task is suspended and says what the module should do next.
-	Yield(ctx context.Context) Action
+	Yield(ctx context.Context) appiface.Action
 	// Progress records the fraction of the work done, 0 to 1.
 	Progress(fraction float64)
 }
-
-// Action is yield's answer to the module.
-type Action int32
-
-const (
-	Continue   Action = 0 // carry on
-	Checkpoint Action = 1 // write a checkpoint now, then carry on
-)
 
 // controlKey carries a run's Control to the host functions: wazero calls
 // them with the context the module was instantiated with, so runs sharing
@@ -51,16 +41,13 @@ func controlFrom(ctx context.Context) Control {
 // GoModuleFuncs avoid the reflection of WithFunc on a path apps call
 // every few milliseconds.
 func instantiateAppInterface(ctx context.Context, rt wazero.Runtime) error {
-	_, err := rt.NewHostModuleBuilder(HostModuleName).
-		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(yield), nil, []api.ValueType{api.ValueTypeI32}).
-		Export("yield").
-		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(progress), []api.ValueType{api.ValueTypeF64}, nil).
-		Export("progress").
-		Instantiate(ctx)
-	if err != nil {
-		return fmt.Errorf("instantiating host module %s: %w", HostModuleName, err)
+	b := rt.NewHostModuleBuilder(appiface.Module)
+	for name, fn := range map[string]api.GoModuleFunc{"yield": yield, "progress": progress} {
+		sig := appiface.Funcs[name]
+		b = b.NewFunctionBuilder().WithGoModuleFunction(fn, sig.Params, sig.Results).Export(name)
+	}
+	if _, err := b.Instantiate(ctx); err != nil {
+		return fmt.Errorf("instantiating host module %s: %w", appiface.Module, err)
 	}
 	return nil
 }
@@ -68,7 +55,7 @@ func instantiateAppInterface(ctx context.Context, rt wazero.Runtime) error {
 // yield is also where a cancelled run stops: wazero's close-on-done would
 // do it anywhere, but at the price of slowing every loop in the module.
 func yield(ctx context.Context, mod api.Module, stack []uint64) {
-	action := Continue
+	action := appiface.Continue
 	if c := controlFrom(ctx); c != nil {
 		action = c.Yield(ctx)
 	}

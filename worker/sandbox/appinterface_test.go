@@ -10,25 +10,27 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nightshift-platform/nightshift/workunits/appiface"
 )
 
 // recorder is a Control that keeps what the module told it and answers
 // each yield (numbered from 1) with onYield, or Continue.
 type recorder struct {
-	onYield func(ctx context.Context, n int) Action
+	onYield func(ctx context.Context, n int) appiface.Action
 
 	mu       sync.Mutex
 	yields   int
 	progress []float64
 }
 
-func (r *recorder) Yield(ctx context.Context) Action {
+func (r *recorder) Yield(ctx context.Context) appiface.Action {
 	r.mu.Lock()
 	r.yields++
 	n := r.yields
 	r.mu.Unlock()
 	if r.onYield == nil {
-		return Continue
+		return appiface.Continue
 	}
 	return r.onYield(ctx, n)
 }
@@ -82,11 +84,11 @@ func TestAppInterface(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				c := &recorder{onYield: func(_ context.Context, n int) Action {
+				c := &recorder{onYield: func(_ context.Context, n int) appiface.Action {
 					if n == tt.checkpointAt {
-						return Checkpoint
+						return appiface.Checkpoint
 					}
-					return Continue
+					return appiface.Continue
 				}}
 				res, err := b.exec(ctx, c, "steps", "5")
 				if err != nil || string(res.Stdout) != tt.wantOut {
@@ -119,12 +121,12 @@ func TestAppInterface(t *testing.T) {
 
 	t.Run("a suspended module makes no progress", func(t *testing.T) {
 		parked, release := make(chan struct{}), make(chan struct{})
-		c := &recorder{onYield: func(_ context.Context, n int) Action {
+		c := &recorder{onYield: func(_ context.Context, n int) appiface.Action {
 			if n == 2 {
 				close(parked)
 				<-release
 			}
-			return Continue
+			return appiface.Continue
 		}}
 		type outcome struct {
 			res Result
@@ -156,11 +158,11 @@ func TestAppInterface(t *testing.T) {
 	t.Run("cancelling stops the module at its next yield", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		c := &recorder{onYield: func(_ context.Context, n int) Action {
+		c := &recorder{onYield: func(_ context.Context, n int) appiface.Action {
 			if n == 3 {
 				cancel()
 			}
-			return Continue
+			return appiface.Continue
 		}}
 		res, err := b.exec(ctx, c, "steps", "5")
 		if !errors.Is(err, context.Canceled) {
@@ -183,7 +185,7 @@ func TestAppInterface(t *testing.T) {
 		bothIn := make(chan struct{})
 		go func() { arrived.Wait(); close(bothIn) }()
 		control := func(checkpointAt int) *recorder {
-			return &recorder{onYield: func(_ context.Context, n int) Action {
+			return &recorder{onYield: func(_ context.Context, n int) appiface.Action {
 				if n == 1 {
 					arrived.Done()
 					select {
@@ -193,9 +195,9 @@ func TestAppInterface(t *testing.T) {
 					}
 				}
 				if n == checkpointAt {
-					return Checkpoint
+					return appiface.Checkpoint
 				}
-				return Continue
+				return appiface.Continue
 			}}
 		}
 		runs := []struct {
@@ -259,7 +261,7 @@ func TestModuleWithoutAppInterface(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range compiled.ImportedFunctions() {
-		if mod, name, _ := f.Import(); mod == HostModuleName {
+		if mod, name, _ := f.Import(); mod == appiface.Module {
 			t.Fatalf("the plain guest imports %s.%s: it no longer tests modules without the app interface", mod, name)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nightshift-platform/nightshift/worker/atomicfile"
 	"github.com/nightshift-platform/nightshift/worker/sandbox"
+	"github.com/nightshift-platform/nightshift/workunits/appiface"
 )
 
 // ChildMain is the child's side: it lowers its own priority, runs the task
@@ -112,7 +113,7 @@ func (c *control) follow(r io.Reader) {
 	}
 }
 
-func (c *control) Yield(ctx context.Context) sandbox.Action {
+func (c *control) Yield(ctx context.Context) appiface.Action {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.awaitingDone {
@@ -128,9 +129,9 @@ func (c *control) Yield(ctx context.Context) sandbox.Action {
 	}
 	if c.checkpoint {
 		c.checkpoint, c.awaitingDone = false, true
-		return sandbox.Checkpoint
+		return appiface.Checkpoint
 	}
-	return sandbox.Continue
+	return appiface.Continue
 }
 
 // Progress is passed on at most a few times a second; modules may call it

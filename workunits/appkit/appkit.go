@@ -5,12 +5,14 @@
 // still build and test natively.
 package appkit
 
+import "github.com/nightshift-platform/nightshift/workunits/appiface"
+
 // Action is what Yield asks of the app.
-type Action int32
+type Action = appiface.Action
 
 const (
-	Continue   Action = 0 // carry on
-	Checkpoint Action = 1 // write a checkpoint now, then carry on: the worker may stop the process soon
+	Continue   = appiface.Continue   // carry on
+	Checkpoint = appiface.Checkpoint // write a checkpoint now, then carry on: the worker may stop the process soon
 )
 
 // CheckpointPath is where an app keeps its checkpoint: the task's scratch

@@ -14,6 +14,7 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/appbuild"
 	"github.com/nightshift-platform/nightshift/worker/sandbox"
 	"github.com/nightshift-platform/nightshift/workunits"
+	"github.com/nightshift-platform/nightshift/workunits/appiface"
 	"github.com/nightshift-platform/nightshift/workunits/appkit"
 	"github.com/nightshift-platform/nightshift/workunits/markers"
 )
@@ -152,14 +153,14 @@ func TestWasmResumesFromCheckpoint(t *testing.T) {
 	scratch := t.TempDir()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	first := &recorder{onYield: func(n int) sandbox.Action {
+	first := &recorder{onYield: func(n int) appiface.Action {
 		switch n {
 		case stopAt:
-			return sandbox.Checkpoint
+			return appiface.Checkpoint
 		case stopAt + 1:
 			stop()
 		}
-		return sandbox.Continue
+		return appiface.Continue
 	}}
 	res, err = b.exec(ctx, stdin, scratch, first)
 	if !errors.Is(err, context.Canceled) || len(res.Stdout) != 0 {
@@ -231,20 +232,20 @@ func TestWasmStartsAfreshFromUnusableCheckpoint(t *testing.T) {
 // recorder is a sandbox.Control that answers each yield (numbered from 1)
 // with onYield, or Continue, and keeps the progress reported.
 type recorder struct {
-	onYield func(n int) sandbox.Action
+	onYield func(n int) appiface.Action
 
 	mu       sync.Mutex
 	yields   int
 	progress []float64
 }
 
-func (r *recorder) Yield(context.Context) sandbox.Action {
+func (r *recorder) Yield(context.Context) appiface.Action {
 	r.mu.Lock()
 	r.yields++
 	n := r.yields
 	r.mu.Unlock()
 	if r.onYield == nil {
-		return sandbox.Continue
+		return appiface.Continue
 	}
 	return r.onYield(n)
 }
