@@ -194,6 +194,19 @@ type HostEarnings struct {
 	EarnedMicros  int64      `json:"earned_micros"`
 }
 
+// RefusedCredit is a valid task's reward the ledger refused, set aside and
+// retried from RetryAt; until it is paid its job stays open.
+type RefusedCredit struct {
+	TaskID        int64     `json:"task_id"`
+	JobID         int64     `json:"job_id"`
+	ContributorID int64     `json:"contributor_id"`
+	AmountMicros  int64     `json:"amount_micros"`
+	Reason        string    `json:"reason"`
+	Attempts      int       `json:"attempts"`
+	RefusedAt     time.Time `json:"refused_at"`
+	RetryAt       time.Time `json:"retry_at"`
+}
+
 type LedgerAudit struct {
 	Balanced         bool     `json:"balanced"`
 	Transactions     int      `json:"transactions"`

@@ -139,6 +139,13 @@ func (c *Client) LedgerAudit(ctx context.Context) (api.LedgerAudit, error) {
 	return out, err
 }
 
+// RefusedCredits lists the rewards the ledger refused, oldest task first.
+func (c *Client) RefusedCredits(ctx context.Context) ([]api.RefusedCredit, error) {
+	var out []api.RefusedCredit
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/credits/refused", nil, &out)
+	return out, err
+}
+
 // Research calls.
 
 func (c *Client) Project(ctx context.Context) (api.Project, error) {

@@ -68,6 +68,29 @@ func (s *server) handleLedgerAudit() http.HandlerFunc {
 	}
 }
 
+// handleRefusedCredits lists, oldest task first, the rewards the ledger
+// refused and the payer is retrying. ?limit=N shows fewer.
+func (s *server) handleRefusedCredits() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		limit, err := queryInt(r, "limit", service.MaxRefusedList)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		credits, err := s.svc.RefusedCredits(r.Context(), limit)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		out := make([]api.RefusedCredit, len(credits))
+		for i, c := range credits {
+			out[i] = api.RefusedCredit{TaskID: c.TaskID, JobID: c.JobID, ContributorID: c.ContributorID, AmountMicros: c.AmountMicros,
+				Reason: c.Reason, Attempts: c.Attempts, RefusedAt: c.RefusedAt, RetryAt: c.RetryAt}
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
 func (s *server) handleProjectGet() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := projectOf(r)

@@ -17,6 +17,7 @@ func (s *server) routes(r chi.Router) {
 		r.With(s.requireOperator).Post("/projects", s.handleProjectCreate())
 		r.With(s.requireOperator).Post("/projects/{projectID}/funds", s.handleProjectFund())
 		r.With(s.requireOperator).Get("/ledger/audit", s.handleLedgerAudit())
+		r.With(s.requireOperator).Get("/credits/refused", s.handleRefusedCredits())
 
 		// Research side: one project's key.
 		r.Group(func(r chi.Router) {

@@ -26,12 +26,19 @@ var wasmHeader = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return setupOn(t, st)
+}
+
+// setupOn is setup on a store the caller opened and will close.
+func setupOn(t *testing.T, st store.Store) *testBundle {
+	t.Helper()
+	ctx := context.Background()
+	var err error
 	b := &testBundle{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
 	b.svc = New(Options{Store: st, OperatorKey: "nso_test", Now: func() time.Time { return b.now },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -304,47 +304,6 @@ func (s *Service) payValid(ctx context.Context, tx store.Tx, valid []workunits.T
 	return tx.CreditQueueAdd(ctx, credits)
 }
 
-// payBatch bounds the rewards one payment transaction posts.
-const payBatch = 10_000
-
-// PayCredits pays queued credits from their jobs' escrow, a batch per
-// transaction, and finishes the jobs whose last credit that was. It
-// returns how many tasks it paid. Coordinators paying at once take
-// different credits, and the ledger key of each reward
-// ("reward:task:<id>") would refuse a second payment anyway.
-func (s *Service) PayCredits(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		var n int
-		err := s.store.InTx(ctx, func(tx store.Tx) error {
-			credits, err := tx.CreditQueueTake(ctx, payBatch)
-			if err != nil {
-				return err
-			}
-			n = len(credits)
-			rewards := make([]payouts.Transaction, len(credits))
-			jobIDs := make([]int64, len(credits))
-			for i, c := range credits {
-				rewards[i] = payouts.Reward(c.TaskID, c.JobID, c.ContributorID, c.AmountMicros)
-				jobIDs[i] = c.JobID
-			}
-			if _, err := tx.LedgerRecordMany(ctx, rewards, s.now()); err != nil {
-				// Escrow covers every task a unit may ever have, so this
-				// is a bug; the credits stay queued.
-				return fmt.Errorf("paying %d valid tasks: %w", len(rewards), err)
-			}
-			return s.finishJobs(ctx, tx, dedupe(jobIDs), s.now())
-		})
-		if err != nil {
-			return total, fmt.Errorf("paying credits: %w", err)
-		}
-		total += n
-		if n < payBatch {
-			return total, nil
-		}
-	}
-}
-
 // finishJobs marks done those of the given jobs with no unit open and no
 // replica still running (a late replica that proves valid is paid from the
 // escrow), and returns each one's unused escrow to its project.

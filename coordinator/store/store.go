@@ -64,9 +64,9 @@ type Tx interface {
 	JobListActive(ctx context.Context) ([]int64, error)
 	// JobListFinishable returns those of the given jobs that are active but
 	// have no open unit, no task in progress and no credit waiting to be
-	// paid, and locks them for this
-	// transaction. A job another transaction has locked is passed over:
-	// whoever holds it is finishing it.
+	// paid (queued or refused), and locks them for this transaction. A job
+	// another transaction has locked is passed over: whoever holds it is
+	// finishing it.
 	JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, error)
 	JobProgress(ctx context.Context, jobID int64) (JobProgress, error)
 	// JobResultList returns up to limit units with Seq > afterSeq, in order.
@@ -104,6 +104,17 @@ type Tx interface {
 	// task first, for this transaction to pay: if it rolls back they are
 	// queued again. Credits another transaction has taken are passed over.
 	CreditQueueTake(ctx context.Context, limit int) ([]Credit, error)
+	// CreditRefusedAdd sets aside credits the ledger refused, until their
+	// RetryAt. The caller has taken them from the queue or from here: a
+	// credit is queued or refused, never both.
+	CreditRefusedAdd(ctx context.Context, credits []RefusedCredit) error
+	// CreditRefusedTake removes up to limit refused credits whose RetryAt
+	// is not after now, oldest task first, for this transaction to retry:
+	// if it rolls back they stay refused. Credits another transaction has
+	// taken are passed over.
+	CreditRefusedTake(ctx context.Context, now time.Time, limit int) ([]RefusedCredit, error)
+	// CreditRefusedList returns up to limit refused credits, oldest task first.
+	CreditRefusedList(ctx context.Context, limit int) ([]RefusedCredit, error)
 
 	// LedgerRecordMany records balanced transactions, each once per key.
 	// recorded[i] is false if the same transaction was already recorded
@@ -134,6 +145,77 @@ type Credit struct {
 	JobID         int64
 	ContributorID int64
 	AmountMicros  int64
+}
+
+// RefusedCredit is a credit whose reward the ledger refused, kept aside
+// so that it neither blocks the credits behind it nor is forgotten.
+type RefusedCredit struct {
+	Credit
+	Reason    string    // the ledger's last refusal
+	Attempts  int       // refusals so far
+	RefusedAt time.Time // first refusal
+	RetryAt   time.Time // not retried before this
+}
+
+// LedgerRecordEach records txs in order, each on its own merits: a
+// transaction the ledger refuses (workunits.ECONFLICT, EINSUFFICIENT, or
+// EINVALID for one that breaks the double-entry rules) is left out with
+// its reason in refused[i], and the others are still recorded. recorded[i]
+// is as for LedgerRecordMany. err is a failure of the store, after which
+// the transaction must roll back.
+//
+// It tries the whole batch first, so the common case costs one
+// LedgerRecordMany; a refused batch is split in halves, the earlier half
+// recorded first, down to the transactions refused alone. A refused
+// LedgerRecordMany writes nothing, so no half-recorded batch is left.
+func LedgerRecordEach(ctx context.Context, tx Tx, txs []payouts.Transaction, now time.Time) (recorded []bool, refused []error, err error) {
+	recorded, refused = make([]bool, len(txs)), make([]error, len(txs))
+	valid := make([]int, 0, len(txs))
+	for i, t := range txs {
+		if err := t.Validate(); err != nil {
+			refused[i] = workunits.Errorf(workunits.EINVALID, "%v", err)
+			continue
+		}
+		valid = append(valid, i)
+	}
+	var record func(idx []int) error
+	record = func(idx []int) error {
+		if len(idx) == 0 {
+			return nil
+		}
+		batch := make([]payouts.Transaction, len(idx))
+		for j, i := range idx {
+			batch[j] = txs[i]
+		}
+		rec, err := tx.LedgerRecordMany(ctx, batch, now)
+		switch {
+		case err == nil:
+			for j, i := range idx {
+				recorded[i] = rec[j]
+			}
+			return nil
+		case !isRefusal(err):
+			return err
+		case len(idx) == 1:
+			refused[idx[0]] = err
+			return nil
+		}
+		if err := record(idx[:len(idx)/2]); err != nil {
+			return err
+		}
+		return record(idx[len(idx)/2:])
+	}
+	return recorded, refused, record(valid)
+}
+
+// isRefusal tells the ledger refusing what it was asked to record from the
+// store failing to answer.
+func isRefusal(err error) bool {
+	switch workunits.ErrorCode(err) {
+	case workunits.ECONFLICT, workunits.EINSUFFICIENT, workunits.EINVALID:
+		return true
+	}
+	return false
 }
 
 // LedgerBatch is a batch of ledger transactions checked for recording: the

@@ -86,8 +86,8 @@ func (t *Tx) JobListActive(ctx context.Context) ([]int64, error) {
 }
 
 // JobListFinishable probes the partial indexes of open units and of tasks
-// in progress, and the credit queue: a job with any is not finishable,
-// however large it is.
+// in progress, the credit queue and the refused credits: a job with any is
+// not finishable, however large it is.
 func (t *Tx) JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, error) {
 	if len(jobIDs) == 0 {
 		return nil, nil
@@ -97,6 +97,7 @@ func (t *Tx) JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, er
 		  AND NOT EXISTS (SELECT 1 FROM units u WHERE u.job_id = j.id AND u.state = $3)
 		  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = $4)
 		  AND NOT EXISTS (SELECT 1 FROM credit_queue c WHERE c.job_id = j.id)
+		  AND NOT EXISTS (SELECT 1 FROM credits_refused r WHERE r.job_id = j.id)
 		ORDER BY j.id FOR UPDATE SKIP LOCKED`, jobIDs, workunits.JobActive, workunits.UnitOpen, workunits.TaskInProgress)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {

@@ -49,6 +49,58 @@ func (t *Tx) CreditQueueTake(ctx context.Context, limit int) ([]store.Credit, er
 	return credits, nil
 }
 
+func (t *Tx) CreditRefusedAdd(ctx context.Context, credits []store.RefusedCredit) error {
+	if len(credits) == 0 {
+		return nil
+	}
+	n := len(credits)
+	tasks, jobs, contributors, amounts := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	reasons, attempts, refused, retry := make([]string, n), make([]int32, n), make([]time.Time, n), make([]time.Time, n)
+	for i, c := range credits {
+		tasks[i], jobs[i], contributors[i], amounts[i] = c.TaskID, c.JobID, c.ContributorID, c.AmountMicros
+		reasons[i], attempts[i], refused[i], retry[i] = c.Reason, int32(c.Attempts), ts(c.RefusedAt), ts(c.RetryAt)
+	}
+	if _, err := t.tx.Exec(ctx, `INSERT INTO credits_refused (task_id, job_id, contributor_id, amount_micros,
+			reason, attempts, refused_at, retry_at)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+			$5::text[], $6::integer[], $7::timestamptz[], $8::timestamptz[])`,
+		tasks, jobs, contributors, amounts, reasons, attempts, refused, retry); err != nil {
+		return fmt.Errorf("setting aside %d refused credits: %w", n, err)
+	}
+	return nil
+}
+
+const refusedColumns = `task_id, job_id, contributor_id, amount_micros, reason, attempts, refused_at, retry_at`
+
+func scanRefused(row pgx.CollectableRow) (store.RefusedCredit, error) {
+	var c store.RefusedCredit
+	err := row.Scan(&c.TaskID, &c.JobID, &c.ContributorID, &c.AmountMicros, &c.Reason, &c.Attempts, &c.RefusedAt, &c.RetryAt)
+	c.RefusedAt, c.RetryAt = c.RefusedAt.UTC(), c.RetryAt.UTC()
+	return c, err
+}
+
+// CreditRefusedTake claims rows with SKIP LOCKED, as CreditQueueTake does.
+func (t *Tx) CreditRefusedTake(ctx context.Context, now time.Time, limit int) ([]store.RefusedCredit, error) {
+	rows, _ := t.tx.Query(ctx, `DELETE FROM credits_refused WHERE task_id IN (
+			SELECT task_id FROM credits_refused WHERE retry_at <= $1 ORDER BY task_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+		RETURNING `+refusedColumns, ts(now), limit)
+	credits, err := pgx.CollectRows(rows, scanRefused)
+	if err != nil {
+		return nil, fmt.Errorf("taking refused credits to retry: %w", err)
+	}
+	slices.SortFunc(credits, func(a, b store.RefusedCredit) int { return cmp.Compare(a.TaskID, b.TaskID) })
+	return credits, nil
+}
+
+func (t *Tx) CreditRefusedList(ctx context.Context, limit int) ([]store.RefusedCredit, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT `+refusedColumns+` FROM credits_refused ORDER BY task_id LIMIT $1`, limit)
+	credits, err := pgx.CollectRows(rows, scanRefused)
+	if err != nil {
+		return nil, fmt.Errorf("listing refused credits: %w", err)
+	}
+	return credits, nil
+}
+
 // LedgerRecordMany claims the keys first: a transaction racing on the same
 // key waits on the unique index and then finds it taken. The balances of
 // every account the batch moves are then updated by one upsert that locks

@@ -54,6 +54,69 @@ func (t *Tx) CreditQueueTake(ctx context.Context, limit int) ([]store.Credit, er
 	return credits, nil
 }
 
+func (t *Tx) CreditRefusedAdd(ctx context.Context, credits []store.RefusedCredit) error {
+	if len(credits) == 0 {
+		return nil
+	}
+	insert, err := t.stmt(ctx, `INSERT INTO credits_refused (task_id, job_id, contributor_id, amount_micros,
+		reason, attempts, refused_at, retry_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	for _, c := range credits {
+		if _, err := insert.ExecContext(ctx, c.TaskID, c.JobID, c.ContributorID, c.AmountMicros,
+			c.Reason, c.Attempts, c.RefusedAt.UnixMilli(), c.RetryAt.UnixMilli()); err != nil {
+			return fmt.Errorf("setting aside the refused credit of task %d: %w", c.TaskID, err)
+		}
+	}
+	return nil
+}
+
+const refusedColumns = `task_id, job_id, contributor_id, amount_micros, reason, attempts, refused_at, retry_at`
+
+func scanRefused(rows *sql.Rows) ([]store.RefusedCredit, error) {
+	defer rows.Close()
+	var out []store.RefusedCredit
+	for rows.Next() {
+		var c store.RefusedCredit
+		var refused, retry int64
+		if err := rows.Scan(&c.TaskID, &c.JobID, &c.ContributorID, &c.AmountMicros, &c.Reason, &c.Attempts,
+			&refused, &retry); err != nil {
+			return nil, err
+		}
+		c.RefusedAt, c.RetryAt = time.UnixMilli(refused).UTC(), time.UnixMilli(retry).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) CreditRefusedTake(ctx context.Context, now time.Time, limit int) ([]store.RefusedCredit, error) {
+	rows, err := t.tx.QueryContext(ctx, `DELETE FROM credits_refused WHERE task_id IN (
+			SELECT task_id FROM credits_refused WHERE retry_at <= ? ORDER BY task_id LIMIT ?)
+		RETURNING `+refusedColumns, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("taking refused credits to retry: %w", err)
+	}
+	credits, err := scanRefused(rows)
+	if err != nil {
+		return nil, fmt.Errorf("taking refused credits to retry: %w", err)
+	}
+	slices.SortFunc(credits, func(a, b store.RefusedCredit) int { return cmp.Compare(a.TaskID, b.TaskID) })
+	return credits, nil
+}
+
+func (t *Tx) CreditRefusedList(ctx context.Context, limit int) ([]store.RefusedCredit, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+refusedColumns+` FROM credits_refused ORDER BY task_id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing refused credits: %w", err)
+	}
+	credits, err := scanRefused(rows)
+	if err != nil {
+		return nil, fmt.Errorf("listing refused credits: %w", err)
+	}
+	return credits, nil
+}
+
 // LedgerRecordMany checks every key and every floor before writing
 // anything, so a refused batch leaves no trace even if the caller goes on
 // to commit; the single writer keeps what it read true until it writes.

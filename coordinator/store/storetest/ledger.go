@@ -262,6 +262,39 @@ func testLedger(t *testing.T, newStore func(*testing.T) store.Store) {
 			}
 		})
 
+		// LedgerRecordEach leaves out only what the ledger refuses, and the
+		// transaction it ran in commits the rest.
+		t.Run("Each", func(t *testing.T) {
+			s := setupFunded(t)
+			txs := []payouts.Transaction{
+				reward(1, 1, 100),
+				payouts.Fund(project, 5, "r1"), // key used before, other amount
+				reward(2, 2, 250),              // more than the 200 left after task 1
+				reward(3, 2, 100),
+				reward(1, 1, 100), // a repeat: paid once, not refused
+				{Key: "bad", Entries: []payouts.Entry{entry(escrow, -1)}},
+				reward(4, 1, 90),
+				reward(1, 1, 90), // key in the batch, other amount
+			}
+			var recorded []bool
+			var refused []error
+			inTx(t, s, func(tx store.Tx, f *factory) (err error) {
+				recorded, refused, err = store.LedgerRecordEach(t.Context(), tx, txs, t0)
+				return err
+			})
+			if want := []bool{true, false, false, true, false, false, true, false}; !slices.Equal(recorded, want) {
+				t.Errorf("recorded = %v, want %v", recorded, want)
+			}
+			wantCodes := []workunits.Code{"", workunits.ECONFLICT, workunits.EINSUFFICIENT, "", "", workunits.EINVALID, "", workunits.ECONFLICT}
+			for i, code := range wantCodes {
+				if got := workunits.ErrorCode(refused[i]); got != code {
+					t.Errorf("transaction %d (%s): refusal %q (%v), want %q", i, txs[i].Key, got, refused[i], code)
+				}
+			}
+			wantBalances(t, s, map[payouts.Account]int64{escrow: 10, c1: 190, c2: 100, budget: 700})
+			wantAudit(t, s, 5, 10)
+		})
+
 		t.Run("Empty", func(t *testing.T) {
 			s := setupFunded(t)
 			got, err := recordMany(t, s)
