@@ -77,7 +77,7 @@ func (s *Service) FundProject(ctx context.Context, projectID, amount int64, requ
 // ProjectBudget returns a project's unspent budget.
 func (s *Service) ProjectBudget(ctx context.Context, projectID int64) (int64, error) {
 	var b int64
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		b, err = tx.LedgerBalance(ctx, payouts.ProjectBudget(projectID))
 		return err
 	})
@@ -147,7 +147,7 @@ type Earnings struct {
 // ContributorEarnings returns the signed-in contributor's earnings.
 func (s *Service) ContributorEarnings(ctx context.Context, contributorID int64) (Earnings, error) {
 	var e Earnings
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		if e.AvailableMicros, err = tx.LedgerBalance(ctx, payouts.ContributorAvailable(contributorID)); err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func (s *Service) ContributorEarnings(ctx context.Context, contributorID int64) 
 // LedgerAudit checks the whole ledger.
 func (s *Service) LedgerAudit(ctx context.Context) (store.LedgerAudit, error) {
 	var a store.LedgerAudit
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		a, err = tx.LedgerAudit(ctx)
 		return err
 	})

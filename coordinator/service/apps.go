@@ -58,7 +58,7 @@ func (s *Service) Module(ctx context.Context, sha string) ([]byte, error) {
 		return nil, workunits.Errorf(workunits.EINVALID, "module id must be a lowercase hex SHA-256")
 	}
 	var data []byte
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) error {
 		// Only modules registered as app versions are served: blobs may
 		// later hold researchers' private inputs.
 		ok, err := tx.BlobReferenced(ctx, sha)

@@ -95,7 +95,7 @@ type JobStatus struct {
 // reported as not found.
 func (s *Service) Job(ctx context.Context, projectID, jobID int64) (JobStatus, error) {
 	var st JobStatus
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		if st.Job, err = s.projectJob(ctx, tx, projectID, jobID); err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func (s *Service) JobResults(ctx context.Context, projectID, jobID int64, afterS
 		limit = MaxResultPage
 	}
 	var out []store.UnitResult
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		if _, err = s.projectJob(ctx, tx, projectID, jobID); err != nil {
 			return err
 		}

@@ -25,6 +25,18 @@ const payBatch = 10_000
 // a unit may ever have, so a refusal means the ledger was changed by hand
 // or a bug: it is logged, listed by RefusedCredits, and keeps its job open.
 func (s *Service) PayCredits(ctx context.Context) (int, error) {
+	// Most calls find nothing to pay: look without the write lock first. A
+	// credit queued just after is paid by the next call.
+	var payable bool
+	if err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
+		payable, err = tx.CreditPayable(ctx, s.now())
+		return err
+	}); err != nil {
+		return 0, fmt.Errorf("looking for credits to pay: %w", err)
+	}
+	if !payable {
+		return 0, nil
+	}
 	queued := func(ctx context.Context, tx store.Tx, _ time.Time) ([]store.RefusedCredit, error) {
 		credits, err := tx.CreditQueueTake(ctx, payBatch)
 		out := make([]store.RefusedCredit, len(credits))
@@ -122,7 +134,7 @@ func (s *Service) RefusedCredits(ctx context.Context, limit int) ([]store.Refuse
 		limit = MaxRefusedList
 	}
 	var out []store.RefusedCredit
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		out, err = tx.CreditRefusedList(ctx, limit)
 		return err
 	})

@@ -115,7 +115,7 @@ func (s *Service) AuthProject(ctx context.Context, key string) (workunits.Projec
 		return workunits.Project{}, workunits.Errorf(workunits.EUNAUTHORIZED, "invalid project key (project keys start with %q)", ProjectKeyPrefix)
 	}
 	var p workunits.Project
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		p, err = tx.ProjectGetByKeyHash(ctx, hashKey(key))
 		return err
 	})
@@ -131,7 +131,7 @@ func (s *Service) AuthContributor(ctx context.Context, key string) (workunits.Co
 		return workunits.Contributor{}, workunits.Errorf(workunits.EUNAUTHORIZED, "invalid account key (account keys start with %q)", ContributorKeyPrefix)
 	}
 	var c workunits.Contributor
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		c, err = tx.ContributorGetByKeyHash(ctx, hashKey(key))
 		return err
 	})
@@ -139,9 +139,10 @@ func (s *Service) AuthContributor(ctx context.Context, key string) (workunits.Co
 }
 
 // AuthHost finds the host a host token belongs to and notes the contact.
-// Hosts ask often, so a known token is answered from memory and contacts
-// are written in batches by FlushContacts: a host's last contact lags by at
-// most one background interval.
+// Hosts ask often, so a known token is answered from memory, an unknown
+// one from a read-only transaction, and contacts are written in batches by
+// FlushContacts: a host's last contact lags by at most one background
+// interval.
 func (s *Service) AuthHost(ctx context.Context, token string) (workunits.Host, error) {
 	if !strings.HasPrefix(token, HostTokenPrefix) {
 		if token == "" {
@@ -155,18 +156,15 @@ func (s *Service) AuthHost(ctx context.Context, token string) (workunits.Host, e
 		return h, nil
 	}
 	var h workunits.Host
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		h, err = tx.HostGetByTokenHash(ctx, tokenHash)
-		if err != nil {
-			return err
-		}
-		h.LastContactAt = now
-		return tx.HostTouchMany(ctx, map[int64]time.Time{h.ID: now})
+		return err
 	})
 	if err != nil {
 		return h, authError(err, "host token")
 	}
 	s.hosts.add(tokenHash, h, now)
+	h.LastContactAt = now
 	return h, nil
 }
 
@@ -219,6 +217,7 @@ func (c *hostCache) contact(tokenHash string, now time.Time) (workunits.Host, bo
 	return h, true
 }
 
+// add remembers a host just read from the store, and its contact now.
 func (c *hostCache) add(tokenHash string, h workunits.Host, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -226,6 +225,12 @@ func (c *hostCache) add(tokenHash string, h workunits.Host, now time.Time) {
 		c.byToken = map[string]cachedHost{}
 	}
 	c.byToken[tokenHash] = cachedHost{host: h, addedAt: now}
+	if c.contacts == nil {
+		c.contacts = map[int64]time.Time{}
+	}
+	if now.After(c.contacts[h.ID]) {
+		c.contacts[h.ID] = now
+	}
 }
 
 func (c *hostCache) takeContacts() map[int64]time.Time {

@@ -113,6 +113,18 @@ const sweepBatch = 500
 // It returns how many units it advanced. Coordinators sweeping one database
 // at once each claim different units.
 func (s *Service) SweepOverdue(ctx context.Context) (int, error) {
+	// Most sweeps find nothing: look without the write lock first. A task
+	// falling due just after is found by the next sweep.
+	var due []int64
+	if err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
+		due, err = tx.TaskUnitsOverdue(ctx, s.now(), 1)
+		return err
+	}); err != nil {
+		return 0, fmt.Errorf("looking for overdue tasks: %w", err)
+	}
+	if len(due) == 0 {
+		return 0, nil
+	}
 	total := 0
 	for {
 		var n int
@@ -139,14 +151,26 @@ func (s *Service) SweepOverdue(ctx context.Context) (int, error) {
 // finish jobs (they would all wait on the job row); this and the payer do,
 // and this is the only path for jobs that pay nothing and for units failed
 // or swept.
+//
+// Most calls find nothing to finish, so the jobs are found in a read-only
+// transaction and only those are checked again, and locked, to finish them.
 func (s *Service) FinishJobs(ctx context.Context) error {
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	var done []int64
+	err := s.store.InReadTx(ctx, func(tx store.Tx) error {
 		active, err := tx.JobListActive(ctx)
 		if err != nil {
 			return err
 		}
-		return s.finishJobs(ctx, tx, active, s.now())
+		done, err = tx.JobListFinishable(ctx, active)
+		return err
 	})
+	if err != nil {
+		return fmt.Errorf("looking for jobs to finish: %w", err)
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error { return s.finishJobs(ctx, tx, done, s.now()) })
 	if err != nil {
 		return fmt.Errorf("finishing jobs: %w", err)
 	}

@@ -23,6 +23,13 @@ type Store interface {
 	// nil and rolling back otherwise. Concurrent transactions that touch the
 	// same rows are serialised.
 	InTx(ctx context.Context, fn func(Tx) error) error
+	// InReadTx runs fn in one read-only transaction, which neither waits
+	// for writers nor makes them wait: on SQLite it does not take the
+	// database's write lock. It is for answering reads and for seeing
+	// whether there is work before opening InTx for it. A method that
+	// writes fails. TaskUnitsOverdue and JobListFinishable lock nothing
+	// here, so what they return must be read again in InTx before acting.
+	InReadTx(ctx context.Context, fn func(Tx) error) error
 	Close() error
 }
 
@@ -115,6 +122,9 @@ type Tx interface {
 	CreditRefusedTake(ctx context.Context, now time.Time, limit int) ([]RefusedCredit, error)
 	// CreditRefusedList returns up to limit refused credits, oldest task first.
 	CreditRefusedList(ctx context.Context, limit int) ([]RefusedCredit, error)
+	// CreditPayable reports whether a credit is queued or a refused one is
+	// due for retry at now.
+	CreditPayable(ctx context.Context, now time.Time) (bool, error)
 
 	// LedgerRecordMany records balanced transactions, each once per key.
 	// recorded[i] is false if the same transaction was already recorded

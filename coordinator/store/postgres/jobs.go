@@ -98,7 +98,7 @@ func (t *Tx) JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, er
 		  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = $4)
 		  AND NOT EXISTS (SELECT 1 FROM credit_queue c WHERE c.job_id = j.id)
 		  AND NOT EXISTS (SELECT 1 FROM credits_refused r WHERE r.job_id = j.id)
-		ORDER BY j.id FOR UPDATE SKIP LOCKED`, jobIDs, workunits.JobActive, workunits.UnitOpen, workunits.TaskInProgress)
+		ORDER BY j.id`+t.forUpdateSkipLocked(), jobIDs, workunits.JobActive, workunits.UnitOpen, workunits.TaskInProgress)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return nil, fmt.Errorf("finding finished jobs: %w", err)

@@ -101,6 +101,15 @@ func (t *Tx) CreditRefusedList(ctx context.Context, limit int) ([]store.RefusedC
 	return credits, nil
 }
 
+func (t *Tx) CreditPayable(ctx context.Context, now time.Time) (bool, error) {
+	var payable bool
+	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM credit_queue)
+		OR EXISTS (SELECT 1 FROM credits_refused WHERE retry_at <= $1)`, ts(now)).Scan(&payable); err != nil {
+		return false, fmt.Errorf("looking for credits to pay: %w", err)
+	}
+	return payable, nil
+}
+
 // LedgerRecordMany claims the keys first: a transaction racing on the same
 // key waits on the unique index and then finds it taken. The balances of
 // every account the batch moves are then updated by one upsert that locks

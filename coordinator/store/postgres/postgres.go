@@ -139,9 +139,37 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	return nil
 }
 
+// InReadTx runs fn in one READ ONLY transaction, in which PostgreSQL
+// refuses every write and the methods of Tx take no row locks.
+func (s *Store) InReadTx(ctx context.Context, fn func(store.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("beginning read-only transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	if err := fn(&Tx{tx: tx, readOnly: true}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("committing read-only transaction: %w", err)
+	}
+	return nil
+}
+
 // Tx implements store.Tx on a pgx transaction.
 type Tx struct {
-	tx pgx.Tx
+	tx       pgx.Tx
+	readOnly bool // a read-only transaction may not lock rows either
+}
+
+// forUpdateSkipLocked is the clause that claims rows for a read-write
+// transaction, passing over rows others hold; a read-only transaction
+// reads them all and claims none.
+func (t *Tx) forUpdateSkipLocked() string {
+	if t.readOnly {
+		return ""
+	}
+	return " FOR UPDATE SKIP LOCKED"
 }
 
 var _ store.Tx = (*Tx)(nil)

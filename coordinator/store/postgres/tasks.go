@@ -127,7 +127,7 @@ func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs
 func (t *Tx) TaskUnitsOverdue(ctx context.Context, now time.Time, limit int) ([]int64, error) {
 	rows, _ := t.tx.Query(ctx, `SELECT u.id FROM units u
 		WHERE u.id IN (SELECT unit_id FROM tasks WHERE state = 'in_progress' AND deadline_at <= $1)
-		ORDER BY u.id LIMIT $2 FOR UPDATE SKIP LOCKED`, ts(now), limit)
+		ORDER BY u.id LIMIT $2`+t.forUpdateSkipLocked(), ts(now), limit)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return nil, fmt.Errorf("finding overdue tasks: %w", err)

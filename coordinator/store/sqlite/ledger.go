@@ -117,6 +117,15 @@ func (t *Tx) CreditRefusedList(ctx context.Context, limit int) ([]store.RefusedC
 	return credits, nil
 }
 
+func (t *Tx) CreditPayable(ctx context.Context, now time.Time) (bool, error) {
+	var payable bool
+	if err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM credit_queue)
+		OR EXISTS (SELECT 1 FROM credits_refused WHERE retry_at <= ?)`, now.UnixMilli()).Scan(&payable); err != nil {
+		return false, fmt.Errorf("looking for credits to pay: %w", err)
+	}
+	return payable, nil
+}
+
 // LedgerRecordMany checks every key and every floor before writing
 // anything, so a refused batch leaves no trace even if the caller goes on
 // to commit; the single writer keeps what it read true until it writes.

@@ -1,5 +1,6 @@
 // Package sqlite is the embedded default store: SQLite through the pure-Go
-// modernc.org/sqlite driver, in WAL mode with a single writer.
+// modernc.org/sqlite driver, in WAL mode with a single writer and a few
+// readers beside it.
 package sqlite
 
 import (
@@ -25,8 +26,13 @@ var migrations embed.FS
 
 // Store is a store.Store on one SQLite database file.
 type Store struct {
-	db *sql.DB
+	db     *sql.DB // the one writer
+	reader *sql.DB // read-only connections, for InReadTx
 }
+
+// readers is how many read-only transactions run at once. In WAL mode they
+// run beside the writer without waiting for it.
+const readers = 4
 
 var _ store.Store = (*Store)(nil)
 
@@ -53,10 +59,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	// Opened once the file is in WAL mode and up to date. query_only makes
+	// SQLite itself refuse a write on these connections.
+	r := url.Values{}
+	r.Add("_pragma", "busy_timeout(10000)")
+	r.Add("_pragma", "query_only(1)")
+	if s.reader, err = sql.Open("sqlite", "file:"+path+"?"+r.Encode()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening sqlite database %s to read: %w", path, err)
+	}
+	s.reader.SetMaxOpenConns(readers)
 	return s, nil
 }
 
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.reader.Close(), s.db.Close()) }
 
 func (s *Store) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -106,6 +122,24 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("committing transaction: %w", err)
+	}
+	return nil
+}
+
+// InReadTx runs fn in one deferred transaction on a read-only connection:
+// it reads one snapshot, taken at its first read, and never takes the
+// write lock.
+func (s *Store) InReadTx(ctx context.Context, fn func(store.Tx) error) error {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("beginning read-only transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	if err := fn(&Tx{tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing read-only transaction: %w", err)
 	}
 	return nil
 }

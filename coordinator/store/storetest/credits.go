@@ -180,4 +180,38 @@ func testCreditQueue(t *testing.T, newStore func(*testing.T) store.Store) {
 			t.Errorf("JobListFinishable once every credit is off the books does not list the job")
 		}
 	})
+
+	t.Run("Payable", func(t *testing.T) {
+		s := setup(t, newStore)
+		payable := func(now time.Time) bool {
+			t.Helper()
+			var ok bool
+			if err := s.InReadTx(t.Context(), func(tx store.Tx) (err error) {
+				ok, err = tx.CreditPayable(t.Context(), now)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if payable(t0) {
+			t.Errorf("CreditPayable with no credits = true")
+		}
+		credit := store.Credit{TaskID: 1, JobID: 1, ContributorID: 1, AmountMicros: 7}
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			return tx.CreditRefusedAdd(t.Context(), []store.RefusedCredit{{Credit: credit, Reason: "r", Attempts: 1,
+				RefusedAt: t0, RetryAt: t0.Add(time.Minute)}})
+		})
+		if payable(t0.Add(time.Minute - time.Millisecond)) {
+			t.Errorf("CreditPayable with a refused credit not yet due = true")
+		}
+		if !payable(t0.Add(time.Minute)) {
+			t.Errorf("CreditPayable with a refused credit due = false")
+		}
+		credit.TaskID = 2
+		inTx(t, s, func(tx store.Tx, f *factory) error { return tx.CreditQueueAdd(t.Context(), []store.Credit{credit}) })
+		if !payable(t0) {
+			t.Errorf("CreditPayable with a credit queued = false")
+		}
+	})
 }

@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Ledger", testLedger},
 		{"CreditQueue", testCreditQueue},
 		{"InTx", testInTx},
+		{"InReadTx", testInReadTx},
 		{"ContributorEarnings", testContributorEarnings},
 	}
 	for _, g := range groups {
