@@ -330,33 +330,44 @@ func (s *Service) payValid(ctx context.Context, tx store.Tx, valid []workunits.T
 
 // finishJobs marks done those of the given jobs with no unit open and no
 // replica still running (a late replica that proves valid is paid from the
-// escrow), and returns each one's unused escrow to its project.
+// escrow), and returns each one's unused escrow to its project. However
+// many jobs finish, it costs the same few statements.
 func (s *Service) finishJobs(ctx context.Context, tx store.Tx, jobIDs []int64, now time.Time) error {
 	if len(jobIDs) == 0 {
 		return nil
 	}
 	done, err := tx.JobListFinishable(ctx, jobIDs)
+	if err != nil || len(done) == 0 {
+		return err
+	}
+	jobs, err := tx.JobGetMany(ctx, done)
 	if err != nil {
 		return err
 	}
-	for _, id := range done {
-		job, err := tx.JobGet(ctx, id)
-		if err != nil {
-			return err
+	if err := tx.JobFinishMany(ctx, done, now); err != nil {
+		return err
+	}
+	escrows := make([]payouts.Account, len(jobs))
+	for i, j := range jobs {
+		escrows[i] = payouts.JobEscrow(j.ID)
+	}
+	left, err := tx.LedgerBalanceMany(ctx, escrows)
+	if err != nil {
+		return err
+	}
+	var releases []payouts.Transaction
+	for _, j := range jobs {
+		if l := left[payouts.JobEscrow(j.ID)]; l > 0 {
+			releases = append(releases, payouts.Release(j.ID, j.ProjectID, l))
 		}
-		if err := tx.JobFinish(ctx, id, now); err != nil {
-			return err
+	}
+	if len(releases) > 0 {
+		if _, err := tx.LedgerRecordMany(ctx, releases, now); err != nil {
+			return fmt.Errorf("returning the escrow of %d finished jobs: %w", len(releases), err)
 		}
-		left, err := tx.LedgerBalance(ctx, payouts.JobEscrow(id))
-		if err != nil {
-			return err
-		}
-		if left > 0 {
-			if _, err := store.LedgerRecord(ctx, tx, payouts.Release(id, job.ProjectID, left), now); err != nil {
-				return err
-			}
-		}
-		s.log.Info("job finished", "job", id, "escrow_returned_micros", left)
+	}
+	for _, j := range jobs {
+		s.log.Info("job finished", "job", j.ID, "escrow_returned_micros", max(left[payouts.JobEscrow(j.ID)], 0))
 	}
 	return nil
 }

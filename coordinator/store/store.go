@@ -66,7 +66,11 @@ type Tx interface {
 	JobGet(ctx context.Context, id int64) (workunits.Job, error)
 	// JobGetMany loads the given jobs, in id order.
 	JobGetMany(ctx context.Context, ids []int64) ([]workunits.Job, error)
+	// JobFinish marks an active job done at now; a job already done keeps
+	// the time it finished at.
 	JobFinish(ctx context.Context, id int64, now time.Time) error
+	// JobFinishMany is JobFinish for many jobs in one statement.
+	JobFinishMany(ctx context.Context, ids []int64, now time.Time) error
 	// JobListActive returns the ids of jobs still running, in id order.
 	JobListActive(ctx context.Context) ([]int64, error)
 	// JobListFinishable returns those of the given jobs that are active but
@@ -135,6 +139,9 @@ type Tx interface {
 	// nothing.
 	LedgerRecordMany(ctx context.Context, txs []payouts.Transaction, now time.Time) (recorded []bool, err error)
 	LedgerBalance(ctx context.Context, account payouts.Account) (int64, error)
+	// LedgerBalanceMany returns the balance of each given account; an
+	// account never used has none in the map, and so reads as 0.
+	LedgerBalanceMany(ctx context.Context, accounts []payouts.Account) (map[payouts.Account]int64, error)
 	LedgerAudit(ctx context.Context) (LedgerAudit, error)
 
 	ContributorEarnings(ctx context.Context, contributorID int64) ([]HostEarnings, error)

@@ -69,9 +69,16 @@ func (t *Tx) JobGetMany(ctx context.Context, ids []int64) ([]workunits.Job, erro
 }
 
 func (t *Tx) JobFinish(ctx context.Context, id int64, now time.Time) error {
-	if _, err := t.tx.Exec(ctx, `UPDATE jobs SET state = $1, finished_at = $2 WHERE id = $3 AND state = $4`,
-		workunits.JobDone, ts(now), id, workunits.JobActive); err != nil {
-		return fmt.Errorf("finishing job %d: %w", id, err)
+	return t.JobFinishMany(ctx, []int64{id}, now)
+}
+
+func (t *Tx) JobFinishMany(ctx context.Context, ids []int64, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE jobs SET state = $1, finished_at = $2 WHERE id = ANY($3) AND state = $4`,
+		workunits.JobDone, ts(now), ids, workunits.JobActive); err != nil {
+		return fmt.Errorf("finishing %d jobs: %w", len(ids), err)
 	}
 	return nil
 }

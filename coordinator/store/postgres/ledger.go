@@ -253,6 +253,26 @@ func (t *Tx) LedgerBalance(ctx context.Context, account payouts.Account) (int64,
 	return b, nil
 }
 
+func (t *Tx) LedgerBalanceMany(ctx context.Context, accounts []payouts.Account) (map[payouts.Account]int64, error) {
+	out := make(map[payouts.Account]int64, len(accounts))
+	if len(accounts) == 0 {
+		return out, nil
+	}
+	rows, err := t.tx.Query(ctx, `SELECT account, balance FROM ledger_balances WHERE account = ANY($1::text[])`, accounts)
+	if err != nil {
+		return nil, fmt.Errorf("reading %d balances: %w", len(accounts), err)
+	}
+	var a payouts.Account
+	var b int64
+	if _, err := pgx.ForEachRow(rows, []any{&a, &b}, func() error {
+		out[a] = b
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("reading %d balances: %w", len(accounts), err)
+	}
+	return out, nil
+}
+
 func (t *Tx) LedgerAudit(ctx context.Context) (store.LedgerAudit, error) {
 	var a store.LedgerAudit
 	if err := t.tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM ledger_transactions), count(*), coalesce(sum(amount), 0)::bigint

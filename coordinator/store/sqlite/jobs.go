@@ -82,9 +82,18 @@ func (t *Tx) JobGetMany(ctx context.Context, ids []int64) ([]workunits.Job, erro
 }
 
 func (t *Tx) JobFinish(ctx context.Context, id int64, now time.Time) error {
-	if _, err := t.tx.ExecContext(ctx, `UPDATE jobs SET state = ?, finished_at = ? WHERE id = ? AND state = ?`,
-		workunits.JobDone, now.UnixMilli(), id, workunits.JobActive); err != nil {
-		return fmt.Errorf("finishing job %d: %w", id, err)
+	return t.JobFinishMany(ctx, []int64{id}, now)
+}
+
+func (t *Tx) JobFinishMany(ctx context.Context, ids []int64, now time.Time) error {
+	err := chunks(ids, func(ids []int64) error {
+		args := append([]any{workunits.JobDone, now.UnixMilli(), workunits.JobActive}, int64Args(ids)...)
+		_, err := t.tx.ExecContext(ctx, `UPDATE jobs SET state = ?, finished_at = ?
+			WHERE state = ? AND id IN (`+placeholders(len(ids))+`)`, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("finishing %d jobs: %w", len(ids), err)
 	}
 	return nil
 }

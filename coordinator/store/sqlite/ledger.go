@@ -270,6 +270,29 @@ func (t *Tx) LedgerBalance(ctx context.Context, account payouts.Account) (int64,
 	return b, nil
 }
 
+func (t *Tx) LedgerBalanceMany(ctx context.Context, accounts []payouts.Account) (map[payouts.Account]int64, error) {
+	list, err := json.Marshal(accounts)
+	if err != nil {
+		return nil, fmt.Errorf("reading %d balances: %w", len(accounts), err)
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT account, balance FROM ledger_balances
+		WHERE account IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("reading %d balances: %w", len(accounts), err)
+	}
+	defer rows.Close()
+	out := make(map[payouts.Account]int64, len(accounts))
+	for rows.Next() {
+		var a payouts.Account
+		var b int64
+		if err := rows.Scan(&a, &b); err != nil {
+			return nil, fmt.Errorf("reading %d balances: %w", len(accounts), err)
+		}
+		out[a] = b
+	}
+	return out, rows.Err()
+}
+
 func (t *Tx) LedgerAudit(ctx context.Context) (store.LedgerAudit, error) {
 	var a store.LedgerAudit
 	if err := t.tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM ledger_transactions), count(*), coalesce(sum(amount), 0)

@@ -88,6 +88,38 @@ func testJobs(t *testing.T, newStore func(*testing.T) store.Store) {
 		})
 	})
 
+	t.Run("FinishMany", func(t *testing.T) {
+		s := setup(t, newStore)
+		var jobs [4]jobFixture
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			for i := range jobs {
+				jobs[i] = f.Job(jobSpec{})
+			}
+			return tx.JobFinish(t.Context(), jobs[0].Job.ID, t0)
+		})
+		later := t0.Add(time.Hour)
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			if err := tx.JobFinishMany(t.Context(), nil, later); err != nil {
+				return err
+			}
+			return tx.JobFinishMany(t.Context(), []int64{jobs[0].Job.ID, jobs[1].Job.ID, jobs[2].Job.ID, 1 << 40}, later)
+		})
+		wantFinished := []time.Time{t0, later, later, {}} // the first kept its time; the last is still active
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			for i, j := range jobs {
+				got, err := tx.JobGet(t.Context(), j.Job.ID)
+				if err != nil {
+					return err
+				}
+				active := wantFinished[i].IsZero()
+				if (got.State == workunits.JobActive) != active || !sameMS(got.FinishedAt, wantFinished[i]) {
+					t.Errorf("job %d: state %q, FinishedAt %v; want finished at %v (zero: still active)", i, got.State, got.FinishedAt, wantFinished[i])
+				}
+			}
+			return nil
+		})
+	})
+
 	t.Run("ListFinishable", func(t *testing.T) {
 		s := setup(t, newStore)
 		var running, open, idle, finished jobFixture

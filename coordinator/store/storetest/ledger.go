@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -126,6 +127,21 @@ func testLedger(t *testing.T, newStore func(*testing.T) store.Store) {
 		wantBalances(t, s, map[payouts.Account]int64{payouts.ExternalFunding: -1000, budget: 500, escrow: 0, c1: 300, c2: 200,
 			payouts.ContributorAvailable(3): 0})
 		wantAudit(t, s, 4, 9)
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			got, err := tx.LedgerBalanceMany(t.Context(), []payouts.Account{budget, escrow, c2, payouts.ContributorAvailable(3), c2})
+			if err != nil {
+				return err
+			}
+			// escrow is back to 0, contributor 3 never had an entry: either
+			// may be absent.
+			if want := map[payouts.Account]int64{budget: 500, c2: 200}; !maps.Equal(nonZero(got), want) {
+				t.Errorf("LedgerBalanceMany = %v, want %v", got, want)
+			}
+			if got, err := tx.LedgerBalanceMany(t.Context(), nil); err != nil || len(got) != 0 {
+				t.Errorf("LedgerBalanceMany of no accounts = %v, %v", got, err)
+			}
+			return nil
+		})
 	})
 
 	t.Run("Invalid", func(t *testing.T) {

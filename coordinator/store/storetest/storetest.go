@@ -103,8 +103,8 @@ func wantTasks(t *testing.T, what string, got, want []workunits.Task) {
 
 // nonZero drops zero counts, so a driver may report a state with no rows
 // either as absent or as 0.
-func nonZero[K comparable](m map[K]int) map[K]int {
-	out := map[K]int{}
+func nonZero[K comparable, V int | int64](m map[K]V) map[K]V {
+	out := map[K]V{}
 	for k, v := range m {
 		if v != 0 {
 			out[k] = v
