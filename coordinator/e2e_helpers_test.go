@@ -140,18 +140,25 @@ func (b *bundle) host(t *testing.T, account *client.Client, name string) *client
 // transform, if not nil, changes each result before it is reported.
 func startAgent(t *testing.T, host *client.Client, transform func(agent.Result) agent.Result) {
 	t.Helper()
+	startAgentIn(t, host, t.TempDir(), transform)
+}
+
+// startAgentIn is startAgent with the agent's state directory given.
+func startAgentIn(t *testing.T, host *client.Client, stateDir string, transform func(agent.Result) agent.Result) *agent.Agent {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	a := agent.New(agent.Config{Client: host, Executor: agent.InProcess{Sandbox: box(t)}, StateDir: stateDir,
+		MaxIdleWait: 200 * time.Millisecond, Transform: transform,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	go func() {
 		defer close(done)
-		a := agent.New(agent.Config{Client: host, Executor: agent.InProcess{Sandbox: box(t)}, StateDir: t.TempDir(),
-			MaxIdleWait: 200 * time.Millisecond, Transform: transform,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err := a.Run(ctx); err != nil {
 			t.Errorf("agent: %v", err)
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+	return a
 }
 
 var sharedSandbox struct {

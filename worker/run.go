@@ -25,24 +25,43 @@ const preferencesFile = "preferences.json"
 
 // prefFlags are the preference flags; a flag given overrides the file.
 type prefFlags struct {
-	idleMinutes, maxOtherCPU                    float64
-	suspendOnInput, runOnBattery                bool
-	maxCores, throttle, taskMem, totalMem, disk int
-	activeHours                                 string
+	given policy.Preferences // the flags' values, defaults where not given
+}
+
+// prefFlagTable lists each preference flag once: its name, its help and the
+// field it sets.
+var prefFlagTable = []struct {
+	name, usage string
+	field       func(p *policy.Preferences) any // a pointer to the field
+}{
+	{"idle-minutes", "start after this many minutes without keyboard or mouse input", func(p *policy.Preferences) any { return &p.IdleMinutes }},
+	{"suspend-on-input", "suspend tasks as soon as input resumes", func(p *policy.Preferences) any { return &p.SuspendOnInput }},
+	{"max-other-cpu", "suspend while other programs use more than this % of all cores (100: never)", func(p *policy.Preferences) any { return &p.MaxOtherCPUPercent }},
+	{"run-on-battery", "compute on battery power", func(p *policy.Preferences) any { return &p.RunOnBattery }},
+	{"max-cores", "use at most this % of the cores", func(p *policy.Preferences) any { return &p.MaxCoresPercent }},
+	{"cpu-throttle", "run tasks this % of each second", func(p *policy.Preferences) any { return &p.CPUThrottlePercent }},
+	{"task-memory-mib", "memory cap per task, MiB", func(p *policy.Preferences) any { return &p.TaskMemoryMiB }},
+	{"total-memory-mib", "memory cap for all tasks together, MiB (0: no cap beyond per task)", func(p *policy.Preferences) any { return &p.TotalMemoryMiB }},
+	{"disk-mib", "disk cap for tasks, modules and compiled code in the state directory, MiB", func(p *policy.Preferences) any { return &p.DiskMiB }},
+	{"active-hours", `compute only in these hours, e.g. "mon-fri 18:00-08:00; sat,sun 00:00-24:00"`, func(p *policy.Preferences) any { return &p.ActiveHours }},
 }
 
 func (p *prefFlags) define(fs *flag.FlagSet) {
-	d := policy.Defaults()
-	fs.Float64Var(&p.idleMinutes, "idle-minutes", d.IdleMinutes, "start after this many minutes without keyboard or mouse input")
-	fs.BoolVar(&p.suspendOnInput, "suspend-on-input", d.SuspendOnInput, "suspend tasks as soon as input resumes")
-	fs.Float64Var(&p.maxOtherCPU, "max-other-cpu", d.MaxOtherCPUPercent, "suspend while other programs use more than this % of all cores (100: never)")
-	fs.BoolVar(&p.runOnBattery, "run-on-battery", d.RunOnBattery, "compute on battery power")
-	fs.IntVar(&p.maxCores, "max-cores", d.MaxCoresPercent, "use at most this % of the cores")
-	fs.IntVar(&p.throttle, "cpu-throttle", d.CPUThrottlePercent, "run tasks this % of each second")
-	fs.IntVar(&p.taskMem, "task-memory-mib", d.TaskMemoryMiB, "memory cap per task, MiB")
-	fs.IntVar(&p.totalMem, "total-memory-mib", d.TotalMemoryMiB, "memory cap for all tasks together, MiB (0: no cap beyond per task)")
-	fs.IntVar(&p.disk, "disk-mib", d.DiskMiB, "disk cap for tasks and modules in the state directory, MiB")
-	fs.StringVar(&p.activeHours, "active-hours", "", `compute only in these hours, e.g. "mon-fri 18:00-08:00; sat,sun 00:00-24:00"`)
+	p.given = policy.Defaults()
+	for _, f := range prefFlagTable {
+		switch v := f.field(&p.given).(type) {
+		case *float64:
+			fs.Float64Var(v, f.name, *v, f.usage)
+		case *bool:
+			fs.BoolVar(v, f.name, *v, f.usage)
+		case *int:
+			fs.IntVar(v, f.name, *v, f.usage)
+		case *policy.Week:
+			fs.Var(weekFlag{v}, f.name, f.usage)
+		default:
+			panic(fmt.Sprintf("preference flag --%s: no flag for a %T", f.name, v))
+		}
+	}
 }
 
 // preferences reads the preferences file in dir (defaults if there is
@@ -59,37 +78,48 @@ func (p *prefFlags) preferences(fs *flag.FlagSet, dir string) (policy.Preference
 	case !errors.Is(err, os.ErrNotExist):
 		return prefs, fmt.Errorf("reading %s: %w", path, err)
 	}
-	var errs []error
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "idle-minutes":
-			prefs.IdleMinutes = p.idleMinutes
-		case "suspend-on-input":
-			prefs.SuspendOnInput = p.suspendOnInput
-		case "max-other-cpu":
-			prefs.MaxOtherCPUPercent = p.maxOtherCPU
-		case "run-on-battery":
-			prefs.RunOnBattery = p.runOnBattery
-		case "max-cores":
-			prefs.MaxCoresPercent = p.maxCores
-		case "cpu-throttle":
-			prefs.CPUThrottlePercent = p.throttle
-		case "task-memory-mib":
-			prefs.TaskMemoryMiB = p.taskMem
-		case "total-memory-mib":
-			prefs.TotalMemoryMiB = p.totalMem
-		case "disk-mib":
-			prefs.DiskMiB = p.disk
-		case "active-hours":
-			w, err := policy.ParseWeek(p.activeHours)
-			errs = append(errs, err)
-			prefs.ActiveHours = w
+	fs.Visit(func(fl *flag.Flag) {
+		for _, f := range prefFlagTable {
+			if f.name == fl.Name {
+				copyField(f.field(&prefs), f.field(&p.given))
+			}
 		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		return prefs, err
-	}
 	return prefs, prefs.Validate()
+}
+
+// copyField sets *dst to *src; both point to the same field type.
+func copyField(dst, src any) {
+	switch d := dst.(type) {
+	case *float64:
+		*d = *src.(*float64)
+	case *bool:
+		*d = *src.(*bool)
+	case *int:
+		*d = *src.(*int)
+	case *policy.Week:
+		*d = *src.(*policy.Week)
+	}
+}
+
+// weekFlag reads active hours as ParseWeek does.
+type weekFlag struct{ w *policy.Week }
+
+func (f weekFlag) String() string {
+	if f.w == nil || len(*f.w) == 0 {
+		return ""
+	}
+	b, _ := f.w.MarshalJSON()
+	return string(b)
+}
+
+func (f weekFlag) Set(s string) error {
+	w, err := policy.ParseWeek(s)
+	if err != nil {
+		return err
+	}
+	*f.w = w
+	return nil
 }
 
 func runRun(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -152,9 +182,12 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 		transform = wrongOutputs(*wrongPct)
 		log.Warn("this worker corrupts outputs on purpose", "percent", *wrongPct)
 	}
+	compiled := filepath.Join(dir, "compiled")
 	ag := agent.New(agent.Config{
 		Client:    hostClient,
-		Executor:  agent.ChildProcesses{Command: []string{exe, "task-child"}, CacheDir: filepath.Join(dir, "compiled"), MemoryLimitMiB: prefs.TaskMemoryMiB},
+		Executor:  agent.ChildProcesses{Command: []string{exe, "task-child"}, CacheDir: compiled, MemoryLimitMiB: prefs.TaskMemoryMiB},
+		DiskCap:   int64(prefs.DiskMiB) << 20,
+		CacheDirs: []string{compiled},
 		StateDir:  dir,
 		Slots:     n,
 		Gate:      gate,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -216,6 +217,14 @@ func renderStatus(w *strings.Builder, dir string, earnings *api.Earnings, now ti
 				now.Sub(t.Started).Round(time.Second), t.Deadline.Sub(now).Round(time.Second))
 		}
 		fmt.Fprintf(w, "Since start: %d tasks done, %d reported, %d waiting to be reported\n", r.Done, r.Reported, r.ReportsWaiting)
+		fmt.Fprintf(w, "Pace: tasks could run %.0f%% of the time lately", 100*r.Available)
+		if len(r.TooSlowFor) > 0 {
+			fmt.Fprintf(w, "; not taking tasks of job %s (they would miss their deadlines at that pace)", joinIDs(r.TooSlowFor))
+		}
+		w.WriteString("\n")
+		if r.DiskFull {
+			fmt.Fprintf(w, "Disk: the cap of %d MiB is reached; no new work until tasks finish\n", r.Preferences.DiskMiB)
+		}
 	}
 	if earnings == nil {
 		w.WriteString("Earnings: the coordinator cannot be reached now\n")
@@ -229,4 +238,12 @@ func renderStatus(w *strings.Builder, dir string, earnings *api.Earnings, now ti
 				h.TasksValid, h.TasksInvalid, h.TasksPending, payouts.FormatMicros(h.EarnedMicros))
 		}
 	}
+}
+
+func joinIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ", ")
 }

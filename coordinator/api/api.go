@@ -141,6 +141,9 @@ type Host struct {
 
 type WorkRequest struct {
 	MaxTasks int `json:"max_tasks"`
+	// SkipJobs lists jobs whose tasks the host would not finish before
+	// their deadlines, at the pace it has measured: none of theirs is sent.
+	SkipJobs []int64 `json:"skip_jobs,omitempty"`
 }
 
 type WorkResponse struct {
@@ -153,6 +156,7 @@ type WorkResponse struct {
 // Task is a leased replica: run the module on the input before the deadline.
 type Task struct {
 	ID           int64           `json:"id"`
+	JobID        int64           `json:"job_id"`
 	App          string          `json:"app"`
 	ModuleSHA256 string          `json:"module_sha256"`
 	Input        json.RawMessage `json:"input"`

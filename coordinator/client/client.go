@@ -226,9 +226,10 @@ func (c *Client) HostEarnings(ctx context.Context) (api.Earnings, error) {
 	return out, err
 }
 
-func (c *Client) RequestWork(ctx context.Context, maxTasks int) (api.WorkResponse, error) {
+// RequestWork leases up to maxTasks tasks, none of the jobs in skipJobs.
+func (c *Client) RequestWork(ctx context.Context, maxTasks int, skipJobs ...int64) (api.WorkResponse, error) {
 	var out api.WorkResponse
-	err := c.doJSON(ctx, http.MethodPost, "/api/v1/work", api.WorkRequest{MaxTasks: maxTasks}, &out)
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/work", api.WorkRequest{MaxTasks: maxTasks, SkipJobs: skipJobs}, &out)
 	return out, err
 }
 

@@ -78,14 +78,14 @@ func (s *server) handleWorkRequest() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		leases, err := s.svc.LeaseTasks(r.Context(), hostOf(r).ID, req.MaxTasks)
+		leases, err := s.svc.LeaseTasks(r.Context(), hostOf(r).ID, req.MaxTasks, req.SkipJobs)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
 		out := api.WorkResponse{Tasks: make([]api.Task, len(leases))}
 		for i, l := range leases {
-			out.Tasks[i] = api.Task{ID: l.TaskID, App: l.AppName, ModuleSHA256: l.ModuleSHA256, Input: l.Input, Deadline: l.DeadlineAt}
+			out.Tasks[i] = api.Task{ID: l.TaskID, JobID: l.JobID, App: l.AppName, ModuleSHA256: l.ModuleSHA256, Input: l.Input, Deadline: l.DeadlineAt}
 		}
 		if len(leases) == 0 {
 			out.RetryAfterSeconds = idleRetry

@@ -141,7 +141,7 @@ func TestLifecycle(t *testing.T) {
 
 	lease := func(h workunits.Host, want int) []store.Lease {
 		t.Helper()
-		l, err := b.svc.LeaseTasks(ctx, h.ID, 4)
+		l, err := b.svc.LeaseTasks(ctx, h.ID, 4, nil)
 		if err != nil || len(l) != want {
 			t.Fatalf("host %s leased %d tasks (%v), want %d", h.Name, len(l), err, want)
 		}

@@ -15,16 +15,25 @@ import (
 const (
 	MaxLeasePerRequest   = 64
 	MaxReportsPerRequest = 256
+	MaxSkipJobs          = 1000 // jobs a host may ask not to be sent
 )
 
 // LeaseTasks hands up to max tasks to a host.
-func (s *Service) LeaseTasks(ctx context.Context, hostID int64, max int) ([]store.Lease, error) {
+func (s *Service) LeaseTasks(ctx context.Context, hostID int64, max int, skipJobs []int64) ([]store.Lease, error) {
 	if max < 1 || max > MaxLeasePerRequest {
 		return nil, workunits.Errorf(workunits.EINVALID, "max_tasks must be between 1 and %d, got %d", MaxLeasePerRequest, max)
 	}
+	if len(skipJobs) > MaxSkipJobs {
+		return nil, workunits.Errorf(workunits.EINVALID, "skip_jobs: at most %d jobs, got %d", MaxSkipJobs, len(skipJobs))
+	}
+	for _, id := range skipJobs {
+		if id < 1 {
+			return nil, workunits.Errorf(workunits.EINVALID, "skip_jobs: job ids are positive, got %d", id)
+		}
+	}
 	var leases []store.Lease
 	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
-		leases, err = tx.TaskLease(ctx, store.TaskLeaseParams{HostID: hostID, Max: max, Now: s.now()})
+		leases, err = tx.TaskLease(ctx, store.TaskLeaseParams{HostID: hostID, Max: max, SkipJobs: skipJobs, Now: s.now()})
 		return err
 	})
 	if err != nil {

@@ -331,9 +331,10 @@ type AppVersionInsertParams struct {
 }
 
 type TaskLeaseParams struct {
-	HostID int64
-	Max    int
-	Now    time.Time
+	HostID   int64
+	Max      int
+	SkipJobs []int64 // no task of these jobs
+	Now      time.Time
 }
 
 // Lease is a task handed to a host, with what the host needs to run it.

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/client"
 	"github.com/nightshift-platform/nightshift/worker/atomicfile"
+	"github.com/nightshift-platform/nightshift/worker/pace"
 	"github.com/nightshift-platform/nightshift/worker/sandbox"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
@@ -46,6 +48,10 @@ type Config struct {
 	// Transform, if set, may change a result before it is reported (the
 	// demo's faulty host).
 	Transform func(Result) Result
+	// DiskCap bounds, in bytes, what the worker keeps: tasks (with their
+	// scratch directories), modules and CacheDirs. Zero means no cap.
+	DiskCap   int64
+	CacheDirs []string // emptied first when over the cap
 }
 
 // Agent works for one host.
@@ -59,6 +65,9 @@ type Agent struct {
 	running  map[int64]*runningTask
 	done     int // tasks run to a result since start
 	reported int // reports the coordinator took since start
+	pace     pace.Estimates
+	paceOpen time.Duration // the gate's OpenFor when pace last observed it
+	diskFull bool          // over the disk cap with nothing left to free
 
 	reportNow chan struct{}
 }
@@ -68,7 +77,19 @@ type runningTask struct {
 	deadline  time.Time
 	started   time.Time
 	execution Execution
+	stopped   string // why the worker killed it, if it did
 }
+
+// leased is a task and when this worker got it; a task resumed after a
+// restart has no lease time and does not teach the pace.
+type leased struct {
+	api.Task
+	at time.Time
+}
+
+// paceEvery is how often the share of time tasks could run is updated and
+// kept on disk.
+const paceEvery = time.Minute
 
 // TaskStatus is a running task as worker status shows it.
 type TaskStatus struct {
@@ -85,6 +106,12 @@ type Status struct {
 	Done           int          `json:"done"`
 	Reported       int          `json:"reported"`
 	ReportsWaiting int          `json:"reports_waiting"`
+	// Available is the share of the time, recent days weighing most, that
+	// tasks could run; TooSlowFor lists the jobs whose deadlines this PC
+	// would miss at that pace, which the coordinator is told not to send.
+	Available  float64 `json:"available"`
+	TooSlowFor []int64 `json:"too_slow_for,omitempty"`
+	DiskFull   bool    `json:"disk_full,omitempty"` // no new work: the disk cap is reached
 }
 
 // New returns an agent.
@@ -106,6 +133,7 @@ func New(cfg Config) *Agent {
 
 func (a *Agent) tasksDir() string  { return filepath.Join(a.cfg.StateDir, "tasks") }
 func (a *Agent) moduleDir() string { return filepath.Join(a.cfg.StateDir, "modules") }
+func (a *Agent) pacePath() string  { return filepath.Join(a.cfg.StateDir, "pace.json") }
 
 // Run works until ctx ends. It returns nil on cancellation and an error only
 // when the coordinator refuses the host itself (a revoked token, say).
@@ -120,6 +148,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.loadPace()
 	// Whatever ends the loop (ctx, or the coordinator refusing the host),
 	// tasks killed on the way out must read as interrupted, not failed.
 	ctx, stop := context.WithCancel(ctx)
@@ -129,8 +158,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	fatal := make(chan error, 1)
 	wg.Go(func() { a.reportLoop(ctx, fatal) })
+	wg.Go(func() { a.paceLoop(ctx) })
+	wg.Go(func() { a.diskLoop(ctx) })
 	slots := make(chan struct{}, a.cfg.Slots)
-	start := func(t api.Task) {
+	start := func(t leased) {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
@@ -138,7 +169,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 	}
 	for _, t := range pending {
-		start(t)
+		start(leased{Task: t})
 	}
 
 	err = a.fetchLoop(ctx, slots, start, fatal)
@@ -146,20 +177,26 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.checkpointAll()
 	stopRunning()
 	wg.Wait()
+	a.observePace()
 	return err
 }
 
 // fetchLoop asks for work whenever the gate is open and a slot is free.
 // It never asks for more tasks than there are free slots: a task waiting
 // behind others on a PC that may be busy for hours could miss its
-// deadline, where another host would have made it.
-func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(api.Task), fatal chan error) error {
+// deadline, where another host would have made it. For the same reason it
+// asks the coordinator not to send tasks of jobs that, at this PC's pace,
+// would finish past their deadline.
+func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(leased), fatal chan error) error {
 	backoff := time.Second
 	for {
 		if err := a.cfg.Gate.Wait(ctx); err != nil {
 			return nil
 		}
 		free := cap(slots) - len(slots)
+		if free > 0 && !a.makeRoom() {
+			free = 0 // wait for a task to finish and free its room
+		}
 		if free == 0 {
 			select {
 			case <-ctx.Done():
@@ -171,7 +208,11 @@ func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(a
 			}
 			continue
 		}
-		work, err := a.cfg.Client.RequestWork(ctx, free)
+		a.mu.Lock()
+		tooSlow := a.pace.TooSlowFor()
+		a.mu.Unlock()
+		work, err := a.cfg.Client.RequestWork(ctx, free, tooSlow...)
+		leasedAt := time.Now()
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -198,7 +239,7 @@ func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(a
 				// run it anyway rather than let it time out.
 				a.log.Error("could not keep a task on disk", "task", t.ID, "err", err)
 			}
-			start(t)
+			start(leased{Task: t, at: leasedAt})
 		}
 	}
 }
@@ -239,11 +280,7 @@ func (a *Agent) recover() ([]api.Task, error) {
 		if _, err := os.Stat(filepath.Join(dir, "report.json")); err == nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, "task.json"))
-		var t api.Task
-		if err == nil {
-			err = json.Unmarshal(b, &t)
-		}
+		t, err := readTask(dir)
 		if err != nil {
 			a.log.Warn("dropping an unreadable task directory", "dir", dir, "err", err)
 			_ = os.RemoveAll(dir)
@@ -261,12 +298,23 @@ func (a *Agent) recover() ([]api.Task, error) {
 	return pending, nil
 }
 
+// readTask reads the task kept in dir.
+func readTask(dir string) (api.Task, error) {
+	var t api.Task
+	b, err := os.ReadFile(filepath.Join(dir, "task.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	return t, err
+}
+
 // runTask runs t to a report on disk. ctx is the agent's; the execution
 // runs under runCtx, which outlives ctx so that tasks can checkpoint.
-func (a *Agent) runTask(ctx, runCtx context.Context, t api.Task) {
+func (a *Agent) runTask(ctx, runCtx context.Context, l leased) {
+	t := l.Task
 	j := a.job(t)
 	rep := api.Report{TaskID: t.ID}
-	res, err := a.execute(ctx, runCtx, t, j)
+	res, ran, err := a.execute(ctx, runCtx, t, j)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return // stopping: the task resumes from its checkpoint next time
@@ -284,7 +332,13 @@ func (a *Agent) runTask(ctx, runCtx context.Context, t api.Task) {
 			res = a.cfg.Transform(res)
 		}
 		rep.Outcome, rep.Output, rep.Stderr, rep.CPUSeconds = "success", res.Stdout, string(res.Stderr), res.CPUSeconds
-		a.log.Debug("task done", "task", t.ID, "app", t.App, "cpu_seconds", res.CPUSeconds)
+		a.log.Debug("task done", "task", t.ID, "app", t.App, "cpu_seconds", res.CPUSeconds, "ran", ran)
+		if !l.at.IsZero() && t.JobID != 0 {
+			a.mu.Lock()
+			a.pace.TaskDone(t.JobID, ran, t.Deadline.Sub(l.at), time.Now())
+			a.mu.Unlock()
+			a.savePace()
+		}
 	}
 	b, err := json.Marshal(rep)
 	if err == nil {
@@ -304,20 +358,22 @@ func (a *Agent) runTask(ctx, runCtx context.Context, t api.Task) {
 	}
 }
 
-// execute runs a job under the gate, from its last checkpoint if any.
-func (a *Agent) execute(ctx, runCtx context.Context, t api.Task, j Job) (Result, error) {
+// execute runs a job under the gate, from its last checkpoint if any. ran
+// is how long the gate was open while it ran: the time it took here.
+func (a *Agent) execute(ctx, runCtx context.Context, t api.Task, j Job) (res Result, ran time.Duration, err error) {
 	if err := a.fetchModule(ctx, t.ModuleSHA256, j.ModulePath); err != nil {
-		return Result{}, err
+		return Result{}, 0, err
 	}
 	if err := a.cfg.Gate.Wait(ctx); err != nil {
-		return Result{}, err
+		return Result{}, 0, err
 	}
 	if err := os.MkdirAll(j.processDir(), 0o700); err != nil {
-		return Result{}, fmt.Errorf("creating the task's directory: %w", err)
+		return Result{}, 0, fmt.Errorf("creating the task's directory: %w", err)
 	}
+	openBefore := a.cfg.Gate.OpenFor()
 	e, err := a.cfg.Executor.Start(runCtx, j)
 	if err != nil {
-		return Result{}, err
+		return Result{}, 0, err
 	}
 	untrack := a.cfg.Gate.Track(e)
 	defer untrack()
@@ -329,7 +385,15 @@ func (a *Agent) execute(ctx, runCtx context.Context, t api.Task, j Job) (Result,
 		delete(a.running, t.ID)
 		a.mu.Unlock()
 	}()
-	return e.Wait()
+	res, err = e.Wait()
+	ran = a.cfg.Gate.OpenFor() - openBefore
+	a.mu.Lock()
+	stopped := a.running[t.ID].stopped
+	a.mu.Unlock()
+	if stopped != "" {
+		return Result{Err: stopped}, ran, nil
+	}
+	return res, ran, err
 }
 
 // checkpointAll asks every running task to checkpoint, then kills it: the
@@ -381,7 +445,8 @@ func (a *Agent) Status() Status {
 	waiting := a.countReports() // disk I/O, outside the lock
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	st := Status{Done: a.done, Reported: a.reported, ReportsWaiting: waiting}
+	st := Status{Done: a.done, Reported: a.reported, ReportsWaiting: waiting,
+		Available: a.pace.Share(), TooSlowFor: a.pace.TooSlowFor(), DiskFull: a.diskFull}
 	for id, r := range a.running {
 		st.Tasks = append(st.Tasks, TaskStatus{ID: id, App: r.job.App, Progress: r.execution.Progress(), Started: r.started, Deadline: r.deadline})
 	}
@@ -489,6 +554,62 @@ func (a *Agent) forget(reps ...api.Report) {
 	a.mu.Lock()
 	a.reported += len(reps)
 	a.mu.Unlock()
+}
+
+// loadPace reads what the worker learnt of its pace before; the time since
+// it was last kept, the worker not running, counts as unavailable.
+func (a *Agent) loadPace() {
+	var p pace.Estimates
+	b, err := os.ReadFile(a.pacePath())
+	if err == nil {
+		err = json.Unmarshal(b, &p)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		a.log.Warn("starting the pace estimates afresh", "err", err)
+		p = pace.Estimates{}
+	}
+	p.Observe(time.Now(), 0)
+	a.mu.Lock()
+	a.pace, a.paceOpen = p, a.cfg.Gate.OpenFor()
+	a.mu.Unlock()
+	a.savePace()
+}
+
+// paceLoop updates the share of time tasks could run until ctx ends.
+func (a *Agent) paceLoop(ctx context.Context) {
+	t := time.NewTicker(paceEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.observePace()
+		}
+	}
+}
+
+func (a *Agent) observePace() {
+	open := a.cfg.Gate.OpenFor()
+	a.mu.Lock()
+	a.pace.Observe(time.Now(), open-a.paceOpen)
+	a.paceOpen = open
+	a.mu.Unlock()
+	a.savePace()
+}
+
+// savePace keeps the estimates on disk, unsynced: losing the last minute of
+// them to a crash costs nothing that matters.
+func (a *Agent) savePace() {
+	a.mu.Lock()
+	b, err := json.Marshal(a.pace)
+	a.mu.Unlock()
+	if err == nil {
+		err = atomicfile.WriteUnsynced(a.pacePath(), b, 0o600)
+	}
+	if err != nil {
+		a.log.Warn("could not keep the pace estimates", "err", err)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

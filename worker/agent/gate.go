@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // Gate says whether tasks may run now. The worker's governor opens and
@@ -12,10 +13,12 @@ import (
 type Gate struct {
 	log *slog.Logger
 
-	mu      sync.Mutex
-	open    bool
-	changed chan struct{} // closed and replaced on every change
-	running map[Execution]struct{}
+	mu       sync.Mutex
+	open     bool
+	changed  chan struct{} // closed and replaced on every change
+	running  map[Execution]struct{}
+	openedAt time.Time     // when it last opened, if open
+	wasOpen  time.Duration // before openedAt
 }
 
 // NewGate returns a gate, open or closed.
@@ -23,7 +26,22 @@ func NewGate(open bool, log *slog.Logger) *Gate {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Gate{log: log, open: open, changed: make(chan struct{}), running: map[Execution]struct{}{}}
+	g := &Gate{log: log, open: open, changed: make(chan struct{}), running: map[Execution]struct{}{}}
+	if open {
+		g.openedAt = time.Now()
+	}
+	return g
+}
+
+// OpenFor is how long the gate has been open since it was made: the time
+// tasks could run, from which the worker learns its pace.
+func (g *Gate) OpenFor() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.open {
+		return g.wasOpen + time.Since(g.openedAt)
+	}
+	return g.wasOpen
 }
 
 // Set opens or closes the gate and suspends or resumes the running tasks
@@ -36,6 +54,11 @@ func (g *Gate) Set(open bool) {
 		return
 	}
 	g.open = open
+	if open {
+		g.openedAt = time.Now()
+	} else {
+		g.wasOpen += time.Since(g.openedAt)
+	}
 	close(g.changed)
 	g.changed = make(chan struct{})
 	// Suspend all at once: one that takes its grace to stop must not hold

@@ -12,14 +12,15 @@ import (
 )
 
 // leaseCandidates walks unsent tasks of active jobs, oldest job first, that
-// the contributor holds no replica of ($1) and whose unit is not already
-// taken in this call ($2), and locks up to $3 of them. SKIP LOCKED passes
+// the contributor holds no replica of ($1), whose unit is not already
+// taken in this call ($2) and whose job the host did not ask to skip ($4),
+// and locks up to $3 of them. SKIP LOCKED passes
 // over tasks another transaction is leasing; every task locked here is
 // leased, so a host told there is nothing has not merely been unlucky.
 const leaseCandidates = `SELECT t.id, t.unit_id FROM tasks t
 	JOIN jobs j ON j.id = t.job_id
 	WHERE t.state = 'unsent' AND j.state = 'active'
-	  AND t.unit_id <> ALL($2)
+	  AND t.unit_id <> ALL($2) AND t.job_id <> ALL($4)
 	  AND NOT EXISTS (SELECT 1 FROM tasks o JOIN hosts oh ON oh.id = o.host_id
 	                  WHERE o.unit_id = t.unit_id AND oh.contributor_id = $1)
 	  %s
@@ -53,8 +54,12 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 	// Empty, not nil: a nil slice is sent as NULL, and "<> ALL(NULL)"
 	// would exclude every unit.
 	taskIDs, unitIDs := []int64{}, []int64{}
+	skipJobs := p.SkipJobs
+	if skipJobs == nil {
+		skipJobs = []int64{}
+	}
 	pick := func(query string, limit int) (int, error) {
-		rows, err := t.tx.Query(ctx, query, contributorID, unitIDs, limit)
+		rows, err := t.tx.Query(ctx, query, contributorID, unitIDs, limit, skipJobs)
 		if err != nil {
 			return 0, fmt.Errorf("finding unsent tasks: %w", err)
 		}

@@ -111,13 +111,21 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 	}
 	// Oldest job first, so that a replacement replica of an old job is not
 	// queued behind every task of newer jobs.
+	skip := ""
+	args := []any{p.HostID}
+	if len(p.SkipJobs) > 0 {
+		skip = "AND t.job_id NOT IN (" + placeholders(len(p.SkipJobs)) + ")"
+		args = append(args, int64Args(p.SkipJobs)...)
+	}
+	args = append(args, p.Max*leaseWindow)
 	rows, err := t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, j.deadline_ms FROM tasks t
 		JOIN jobs j ON j.id = t.job_id
 		WHERE t.state = 'unsent' AND j.state = 'active'
 		  AND NOT EXISTS (SELECT 1 FROM tasks o JOIN hosts oh ON oh.id = o.host_id
 		                  WHERE o.unit_id = t.unit_id
 		                    AND oh.contributor_id = (SELECT contributor_id FROM hosts WHERE id = ?))
-		ORDER BY t.job_id, t.id LIMIT ?`, p.HostID, p.Max*leaseWindow)
+		  `+skip+`
+		ORDER BY t.job_id, t.id LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("finding unsent tasks: %w", err)
 	}

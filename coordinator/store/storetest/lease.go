@@ -115,6 +115,36 @@ func testTaskLease(t *testing.T, newStore func(*testing.T) store.Store) {
 		}
 	})
 
+	t.Run("SkippedJobsAreNotLeased", func(t *testing.T) {
+		s := setup(t, newStore)
+		var older, newer jobFixture
+		var h workunits.Host
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			h = f.Host(f.Contributor().ID)
+			policy := workunits.Policy{MinQuorum: 1, TargetReplicas: 1, Deadline: deadline}
+			older = f.Job(jobSpec{Units: 2, Policy: policy})
+			newer = f.Job(jobSpec{Units: 2, Policy: policy})
+			return nil
+		})
+		var got []store.Lease
+		inTx(t, s, func(tx store.Tx, f *factory) (err error) {
+			got, err = tx.TaskLease(t.Context(), store.TaskLeaseParams{HostID: h.ID, Max: 10, SkipJobs: []int64{older.Job.ID}, Now: now})
+			return err
+		})
+		if len(got) != 2 {
+			t.Fatalf("leased %d tasks skipping the older job, want the newer job's 2", len(got))
+		}
+		for _, l := range got {
+			if l.JobID != newer.Job.ID {
+				t.Errorf("leased task %d of job %d, which the host asked to skip", l.TaskID, l.JobID)
+			}
+		}
+		// Without the skip, the older job's tasks are there to lease.
+		if rest := lease(t, s, h.ID, 10, now); len(rest) != 2 || rest[0].JobID != older.Job.ID {
+			t.Errorf("leased %+v without skipping, want the older job's 2 tasks", rest)
+		}
+	})
+
 	t.Run("OneReplicaPerHostInOneCall", func(t *testing.T) {
 		s := setup(t, newStore)
 		var job jobFixture
