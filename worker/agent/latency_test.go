@@ -106,12 +106,12 @@ func BenchmarkInputToStop(b *testing.B) {
 	prefs.MaxOtherCPUPercent = 100
 	gate := agent.NewGate(true, nil)
 	gate.Track(timed)
+	// The worker's own sampler: this OS's input sources with the activity
+	// file among them, read the way `worker run` reads them.
+	sampler := idle.NewSampler(nil, nil, idle.Named{Name: "activity-file", Source: activity})
+	defer sampler.Close()
 	gov := &governor.Governor{
-		Gate: gate, Input: activity,
-		Observe: func(ctx context.Context) idle.Observation {
-			t, ok, _ := activity.LastInput(ctx)
-			return idle.Observation{LastInput: t, InputKnown: ok}
-		},
+		Gate: gate, Input: sampler.Input, Observe: sampler.Observe,
 		Preferences: func() policy.Preferences { return prefs },
 		FastEvery:   governor.DefaultFastEvery,
 		SlowEvery:   50 * time.Millisecond, // the resume half of each cycle only
