@@ -99,6 +99,8 @@ func copyField(dst, src any) {
 		*d = *src.(*int)
 	case *policy.Week:
 		*d = *src.(*policy.Week)
+	default:
+		panic(fmt.Sprintf("preference flag: no copy for a %T", dst))
 	}
 }
 

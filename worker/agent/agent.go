@@ -68,8 +68,11 @@ type Agent struct {
 	pace     pace.Estimates
 	paceOpen time.Duration // the gate's OpenFor when pace last observed it
 	diskFull bool          // over the disk cap with nothing left to free
+	active   int           // tasks between fetching their module and their end
+	saveMu   sync.Mutex    // one write of pace.json at a time, the latest last
 
 	reportNow chan struct{}
+	roomNow   chan struct{} // a task ended or reports went out: disk may be free
 }
 
 type runningTask struct {
@@ -128,7 +131,8 @@ func New(cfg Config) *Agent {
 	if cfg.Gate == nil {
 		cfg.Gate = NewGate(true, cfg.Logger)
 	}
-	return &Agent{cfg: cfg, log: cfg.Logger, running: map[int64]*runningTask{}, reportNow: make(chan struct{}, 1)}
+	return &Agent{cfg: cfg, log: cfg.Logger, running: map[int64]*runningTask{},
+		reportNow: make(chan struct{}, 1), roomNow: make(chan struct{}, 1)}
 }
 
 func (a *Agent) tasksDir() string  { return filepath.Join(a.cfg.StateDir, "tasks") }
@@ -158,8 +162,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	fatal := make(chan error, 1)
 	wg.Go(func() { a.reportLoop(ctx, fatal) })
-	wg.Go(func() { a.paceLoop(ctx) })
-	wg.Go(func() { a.diskLoop(ctx) })
+	wg.Go(func() { every(ctx, paceEvery, a.observePace) })
+	if a.cfg.DiskCap > 0 {
+		wg.Go(func() { every(ctx, diskEvery, a.enforceDiskCap) })
+	}
 	slots := make(chan struct{}, a.cfg.Slots)
 	start := func(t leased) {
 		slots <- struct{}{}
@@ -195,7 +201,15 @@ func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(l
 		}
 		free := cap(slots) - len(slots)
 		if free > 0 && !a.makeRoom() {
-			free = 0 // wait for a task to finish and free its room
+			select { // until a task ends or reports go out, or a while
+			case <-ctx.Done():
+				return nil
+			case err := <-fatal:
+				return err
+			case <-a.roomNow:
+			case <-time.After(diskEvery):
+			}
+			continue
 		}
 		if free == 0 {
 			select {
@@ -352,15 +366,22 @@ func (a *Agent) runTask(ctx, runCtx context.Context, l leased) {
 	a.mu.Lock()
 	a.done++
 	a.mu.Unlock()
-	select {
-	case a.reportNow <- struct{}{}:
-	default:
-	}
+	signal(a.reportNow)
+	signal(a.roomNow)
 }
 
 // execute runs a job under the gate, from its last checkpoint if any. ran
 // is how long the gate was open while it ran: the time it took here.
 func (a *Agent) execute(ctx, runCtx context.Context, t api.Task, j Job) (res Result, ran time.Duration, err error) {
+	a.mu.Lock()
+	a.active++
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.active--
+		a.mu.Unlock()
+		signal(a.roomNow)
+	}()
 	if err := a.fetchModule(ctx, t.ModuleSHA256, j.ModulePath); err != nil {
 		return Result{}, 0, err
 	}
@@ -390,8 +411,8 @@ func (a *Agent) execute(ctx, runCtx context.Context, t api.Task, j Job) (res Res
 	a.mu.Lock()
 	stopped := a.running[t.ID].stopped
 	a.mu.Unlock()
-	if stopped != "" {
-		return Result{Err: stopped}, ran, nil
+	if stopped != "" && (err != nil || res.Err != "" || res.ExitCode != 0) {
+		return Result{Err: stopped}, ran, nil // killed for it: its own failure says less
 	}
 	return res, ran, err
 }
@@ -554,6 +575,15 @@ func (a *Agent) forget(reps ...api.Report) {
 	a.mu.Lock()
 	a.reported += len(reps)
 	a.mu.Unlock()
+	signal(a.roomNow)
+}
+
+// signal wakes whoever waits on c, if nobody has yet.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // loadPace reads what the worker learnt of its pace before; the time since
@@ -575,20 +605,6 @@ func (a *Agent) loadPace() {
 	a.savePace()
 }
 
-// paceLoop updates the share of time tasks could run until ctx ends.
-func (a *Agent) paceLoop(ctx context.Context) {
-	t := time.NewTicker(paceEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			a.observePace()
-		}
-	}
-}
-
 func (a *Agent) observePace() {
 	open := a.cfg.Gate.OpenFor()
 	a.mu.Lock()
@@ -601,6 +617,8 @@ func (a *Agent) observePace() {
 // savePace keeps the estimates on disk, unsynced: losing the last minute of
 // them to a crash costs nothing that matters.
 func (a *Agent) savePace() {
+	a.saveMu.Lock()
+	defer a.saveMu.Unlock()
 	a.mu.Lock()
 	b, err := json.Marshal(a.pace)
 	a.mu.Unlock()

@@ -2,22 +2,23 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // diskEvery is how often the state directory's size is checked against
-// the cap while tasks run; a walk of it costs well under a millisecond.
+// the cap while tasks run, and while a full disk keeps the worker from
+// fetching; a walk of it costs well under a millisecond.
 const diskEvery = 10 * time.Second
 
 // diskUse is what the worker keeps on disk, in bytes.
 type diskUse struct {
 	total int64
-	tasks map[int64]int64 // by task ID
+	tasks map[int64]int64 // by task ID: its input, scratch and report
 }
 
 // measureDisk adds up the task directories, the modules and the caches.
@@ -27,7 +28,7 @@ func (a *Agent) measureDisk() diskUse {
 	for _, e := range entries {
 		n := dirSize(filepath.Join(a.tasksDir(), e.Name()))
 		u.total += n
-		if id, err := parseTaskID(e.Name()); err == nil {
+		if id, err := strconv.ParseInt(e.Name(), 10, 64); err == nil {
 			u.tasks[id] = n
 		}
 	}
@@ -38,17 +39,43 @@ func (a *Agent) measureDisk() diskUse {
 	return u
 }
 
-// makeRoom frees what can be freed without losing work — modules no kept
-// task needs, and the caches (rebuilt on demand) — when the worker is over
-// its disk cap, and tells whether there is room for another task.
+// makeRoom tells whether there is room under the disk cap for another
+// task. Over the cap, it first frees what can go without losing work:
+// modules no kept task needs and, while no task is starting or running
+// (a child compiling a module writes to the cache), the caches.
 func (a *Agent) makeRoom() bool {
 	if a.cfg.DiskCap <= 0 {
 		return true
 	}
-	if a.measureDisk().total < a.cfg.DiskCap {
-		a.setDiskFull(false)
-		return true
+	if a.measureDisk().total >= a.cfg.DiskCap {
+		a.pruneModules()
+		a.mu.Lock()
+		idle := a.active == 0
+		a.mu.Unlock()
+		if idle {
+			for _, d := range a.cfg.CacheDirs {
+				_ = os.RemoveAll(d)
+			}
+		}
 	}
+	used := a.measureDisk().total
+	full := used >= a.cfg.DiskCap
+	a.mu.Lock()
+	changed := full != a.diskFull
+	a.diskFull = full
+	a.mu.Unlock()
+	if full && changed {
+		a.log.Warn("the disk cap is reached; no new work until tasks finish or reports go out",
+			"used_mib", used>>20, "cap_mib", a.cfg.DiskCap>>20)
+	}
+	return !full
+}
+
+// pruneModules deletes the modules no kept task names. It holds the module
+// lock, so no download is being written meanwhile.
+func (a *Agent) pruneModules() {
+	a.modMu.Lock()
+	defer a.modMu.Unlock()
 	needed := map[string]bool{}
 	entries, _ := os.ReadDir(a.tasksDir())
 	for _, e := range entries {
@@ -58,70 +85,55 @@ func (a *Agent) makeRoom() bool {
 	}
 	modules, _ := os.ReadDir(a.moduleDir())
 	for _, m := range modules {
-		if !needed[m.Name()] {
+		if strings.HasSuffix(m.Name(), ".wasm") && !needed[m.Name()] {
 			_ = os.Remove(filepath.Join(a.moduleDir(), m.Name()))
 		}
 	}
-	for _, d := range a.cfg.CacheDirs {
-		// A task starting now recompiles its module; one running has it
-		// loaded already.
-		_ = os.RemoveAll(d)
-	}
-	used := a.measureDisk().total
-	full := used >= a.cfg.DiskCap
-	if full {
-		a.log.Warn("the disk cap is reached; no new work until tasks finish", "used_mib", used>>20, "cap_mib", a.cfg.DiskCap>>20)
-	}
-	a.setDiskFull(full)
-	return !full
 }
 
-func (a *Agent) setDiskFull(full bool) {
-	a.mu.Lock()
-	a.diskFull = full
-	a.mu.Unlock()
-}
-
-// diskLoop stops the task that takes the most room whenever the worker is
-// over its cap after freeing what it can: a module writing without bound
-// to its scratch directory must not fill the volunteer's disk.
-func (a *Agent) diskLoop(ctx context.Context) {
-	if a.cfg.DiskCap <= 0 {
+// enforceDiskCap stops the running task that takes the most room when the
+// running tasks are what pushes the worker over its cap: a module writing
+// without bound to its scratch directory must not fill the volunteer's
+// disk. When the rest alone fills it (reports waiting for an unreachable
+// coordinator, say), stopping a task would free nothing that matters: the
+// worker only stops fetching.
+func (a *Agent) enforceDiskCap() {
+	if a.cfg.DiskCap <= 0 || a.makeRoom() {
 		return
 	}
-	t := time.NewTicker(diskEvery)
+	u := a.measureDisk()
+	a.mu.Lock()
+	var victim *runningTask
+	var victimID, size, running int64
+	for id, r := range a.running {
+		running += u.tasks[id]
+		if r.stopped == "" && (victim == nil || u.tasks[id] > size) {
+			victim, victimID, size = r, id, u.tasks[id]
+		}
+	}
+	if victim == nil || u.total-running >= a.cfg.DiskCap {
+		a.mu.Unlock()
+		return
+	}
+	victim.stopped = "stopped: the task used " + strconv.FormatInt(size>>20, 10) +
+		" MiB of disk and the worker's disk cap (disk_mib) is " + strconv.FormatInt(a.cfg.DiskCap>>20, 10) + " MiB"
+	a.mu.Unlock()
+	a.log.Warn("stopping a task over the disk cap", "task", victimID, "task_mib", size>>20, "cap_mib", a.cfg.DiskCap>>20)
+	victim.execution.Kill()
+}
+
+// every runs fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		a.enforceDiskCap()
-	}
-}
-
-func (a *Agent) enforceDiskCap() {
-	a.mu.Lock()
-	n := len(a.running)
-	a.mu.Unlock()
-	if n == 0 || a.makeRoom() {
-		return
-	}
-	u := a.measureDisk()
-	a.mu.Lock()
-	var victim *runningTask
-	var victimID, size int64
-	for id, r := range a.running {
-		if victim == nil || u.tasks[id] > size {
-			victim, victimID, size = r, id, u.tasks[id]
+			fn()
 		}
 	}
-	victim.stopped = fmt.Sprintf("stopped: the task used %d MiB of disk and the worker's disk cap (disk_mib) is %d MiB",
-		size>>20, a.cfg.DiskCap>>20)
-	a.mu.Unlock()
-	a.log.Warn("stopping a task over the disk cap", "task", victimID, "task_mib", size>>20, "cap_mib", a.cfg.DiskCap>>20)
-	victim.execution.Kill()
 }
 
 // dirSize is the size of the files under dir; what cannot be read counts
@@ -141,5 +153,3 @@ func dirSize(dir string) int64 {
 	})
 	return n
 }
-
-func parseTaskID(name string) (int64, error) { return strconv.ParseInt(name, 10, 64) }

@@ -48,33 +48,39 @@ func diskAgent(t *testing.T, capBytes int64) (*Agent, string) {
 
 func TestMakeRoomFreesWhatNoTaskNeeds(t *testing.T) {
 	tests := []struct {
-		name     string
-		cap      int64
-		room     bool
-		pruned   bool
-		wantFull bool
+		name          string
+		cap           int64
+		taskStarting  bool
+		room          bool
+		modulesPruned bool
+		cachePruned   bool
 	}{
 		{name: "no cap", cap: 0, room: true},
 		{name: "under the cap: nothing removed", cap: 10_000, room: true},
-		{name: "over: modules no task needs and caches go, and that makes room", cap: 3000, room: true, pruned: true},
-		{name: "over even then: no room", cap: 1500, room: false, pruned: true, wantFull: true},
+		{name: "over: modules no task needs and caches go, and that makes room", cap: 3000, room: true, modulesPruned: true, cachePruned: true},
+		{name: "over even then: no room", cap: 1500, room: false, modulesPruned: true, cachePruned: true},
+		{name: "a task starting: the cache it may be writing stays", cap: 3000, taskStarting: true, room: false, modulesPruned: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, dir := diskAgent(t, tt.cap)
+			if tt.taskStarting {
+				a.active = 1
+			}
 			if got := a.makeRoom(); got != tt.room {
 				t.Errorf("makeRoom = %v, want %v", got, tt.room)
 			}
 			if !exists(filepath.Join(dir, "modules", "kept.wasm")) || !exists(filepath.Join(dir, "tasks", "7", "scratch", "checkpoint")) {
 				t.Error("removed what a kept task needs")
 			}
-			for _, p := range []string{filepath.Join(dir, "modules", "unused.wasm"), filepath.Join(dir, "compiled")} {
-				if exists(p) == tt.pruned {
-					t.Errorf("%s exists %v, want %v", p, exists(p), !tt.pruned)
-				}
+			if exists(filepath.Join(dir, "modules", "unused.wasm")) == tt.modulesPruned {
+				t.Errorf("unused module still there: %v, want %v", !tt.modulesPruned, !tt.modulesPruned)
 			}
-			if a.Status().DiskFull != tt.wantFull {
-				t.Errorf("status DiskFull = %v, want %v", a.Status().DiskFull, tt.wantFull)
+			if exists(filepath.Join(dir, "compiled")) == tt.cachePruned {
+				t.Errorf("cache still there: %v, want %v", !tt.cachePruned, !tt.cachePruned)
+			}
+			if a.Status().DiskFull == tt.room {
+				t.Errorf("status DiskFull = %v with room %v", a.Status().DiskFull, tt.room)
 			}
 		})
 	}
@@ -103,5 +109,22 @@ func TestOverTheDiskCapTheLargestTaskIsStopped(t *testing.T) {
 	}
 	if reason := a.running[8].stopped; !strings.Contains(reason, "disk cap") {
 		t.Errorf("stop reason %q does not name the disk cap", reason)
+	}
+}
+
+// Reports waiting for an unreachable coordinator can fill the disk too;
+// stopping a running task would free nothing that matters.
+func TestOverTheDiskCapWithoutTheRunningTasksNothingIsStopped(t *testing.T) {
+	a, dir := diskAgent(t, 2500)
+	writeFile(t, filepath.Join(dir, "tasks", "9", "report.json"), 5000)
+	running := &fakeExecution{}
+	a.running[7] = &runningTask{execution: running}
+
+	a.enforceDiskCap()
+	if running.killed {
+		t.Error("a running task was stopped for disk the reports take")
+	}
+	if !a.Status().DiskFull {
+		t.Error("status does not say the disk is full")
 	}
 }

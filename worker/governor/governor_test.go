@@ -150,7 +150,9 @@ func TestGovernorSeesInputWhileASourceFails(t *testing.T) {
 	w.touch(t, w.now.Add(-time.Hour))
 	gate := agent.NewGate(false, nil)
 	g := w.governor(gate)
-	g.Input = idle.NewCombined(idle.Named{Name: "broken", Source: brokenInput{}}, idle.Named{Name: "activity-file", Source: w.activity})
+	input := idle.NewCombined(idle.Named{Name: "broken", Source: brokenInput{}}, idle.Named{Name: "activity-file", Source: w.activity})
+	input.Timeout = time.Minute // not what is tested here
+	g.Input = input
 	if st := g.Step(t.Context()); !gate.Open() {
 		t.Fatalf("idle PC: gate closed, %s (%s)", st.Code, st.Detail)
 	}

@@ -77,17 +77,16 @@ func (c *Combined) LastInput(ctx context.Context) (time.Time, bool, error) {
 }
 
 // Close releases what the sources hold open (device readers, bus and display
-// connections).
+// connections). A source still in a read is closed when the read returns:
+// waiting for a hung display would hang the worker's shutdown.
 func (c *Combined) Close() error {
 	if c == nil {
 		return nil
 	}
 	var errs []error
 	for _, p := range c.sources {
-		if cl, ok := p.Source.(io.Closer); ok {
-			if err := cl.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close input source %s: %w", p.Name, err))
-			}
+		if err := p.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close input source %s: %w", p.Name, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -139,6 +138,7 @@ type polled struct {
 	last   answer
 	readAt time.Time     // when last was read; zero before the first read
 	busy   chan struct{} // closed when the read in flight returns; nil if none
+	closed bool          // Close was called; a read in flight closes the source
 }
 
 type answer struct {
@@ -155,7 +155,7 @@ func (p *polled) start(ctx context.Context, now time.Time) <-chan struct{} {
 	if p.busy != nil {
 		return p.busy
 	}
-	if !p.readAt.IsZero() && now.Sub(p.readAt) < p.Every {
+	if p.closed || !p.readAt.IsZero() && now.Sub(p.readAt) < p.Every {
 		return nil
 	}
 	done := make(chan struct{})
@@ -167,10 +167,33 @@ func (p *polled) start(ctx context.Context, now time.Time) <-chan struct{} {
 		t, ok, err := p.Source.LastInput(readCtx)
 		p.mu.Lock()
 		p.last, p.readAt, p.busy = answer{t: t, ok: ok, err: err}, time.Now(), nil
+		closeNow := p.closed
 		p.mu.Unlock()
 		close(done)
+		if closeNow {
+			_ = closeSource(p.Source) // Close has returned; nobody to tell
+		}
 	}()
 	return done
+}
+
+// close closes the source now, or leaves it to the read in flight.
+func (p *polled) close() error {
+	p.mu.Lock()
+	p.closed = true
+	busy := p.busy != nil
+	p.mu.Unlock()
+	if busy {
+		return nil
+	}
+	return closeSource(p.Source)
+}
+
+func closeSource(s InputSource) error {
+	if cl, ok := s.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
 }
 
 // answer waits for the read in flight until wait ends. A source still
@@ -184,11 +207,15 @@ func (p *polled) answer(wait context.Context, pending <-chan struct{}) answer {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return answer{}
+	}
 	a := p.last
 	if p.busy != nil && p.busy == pending {
 		late := fmt.Errorf("no answer in time; using the one read at %s", p.readAt.Format(time.TimeOnly))
-		if p.readAt.IsZero() {
-			late = errors.New("no answer in time")
+		if p.readAt.IsZero() || time.Since(p.readAt) > hangLimit {
+			// A source hung this long says nothing about the user now.
+			late, a.ok = errors.New("no answer in time"), false
 		}
 		a.err = errors.Join(a.err, late)
 	}

@@ -31,6 +31,14 @@ func (f fakePower) OnBattery(context.Context) (bool, bool, error) { return f.onB
 
 var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// patient combines sources with a timeout no test machine reaches, for tests
+// where the timeout is not what is tested.
+func patient(sources ...Named) *Combined {
+	c := NewCombined(sources...)
+	c.Timeout = time.Minute
+	return c
+}
+
 func TestCombinedTakesTheLatestOfTheSourcesThatSee(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -72,7 +80,7 @@ func TestCombinedTakesTheLatestOfTheSourcesThatSee(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok, err := NewCombined(tt.sources...).LastInput(t.Context())
+			got, ok, err := patient(tt.sources...).LastInput(t.Context())
 			if !got.Equal(tt.want) || ok != tt.wantOK || (err != nil) != tt.wantErr {
 				t.Errorf("LastInput = %v, %v, %v; want %v, %v, error %v", got, ok, err, tt.want, tt.wantOK, tt.wantErr)
 			}
@@ -118,7 +126,7 @@ func (c *countingInput) count() int {
 
 func TestCombinedAsksASourceAtMostEveryItsPeriod(t *testing.T) {
 	often, seldom := &countingInput{t: base}, &countingInput{t: base}
-	c := NewCombined(Named{Name: "often", Source: often}, Named{Name: "seldom", Source: seldom, Every: time.Hour})
+	c := patient(Named{Name: "often", Source: often}, Named{Name: "seldom", Source: seldom, Every: time.Hour})
 	for range 5 {
 		if _, ok, err := c.LastInput(t.Context()); !ok || err != nil {
 			t.Fatalf("LastInput: ok %v, err %v", ok, err)
@@ -182,6 +190,49 @@ func TestCombinedDoesNotWaitForAStuckSource(t *testing.T) {
 	}
 }
 
+func TestCombinedCloseDoesNotWaitForAReadInFlight(t *testing.T) {
+	release := make(chan struct{})
+	stuck := &closingInput{countingInput: countingInput{hold: release}}
+	c := NewCombined(Named{Name: "stuck", Source: stuck})
+	c.Timeout = time.Millisecond
+	c.LastInput(t.Context()) // leaves the read in flight
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if stuck.isClosed() {
+		t.Fatal("closed while its read was in flight")
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for !stuck.isClosed() {
+		if time.Now().After(deadline) {
+			t.Fatal("not closed after its read returned")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, ok, _ := c.LastInput(t.Context()); ok {
+		t.Error("a closed Combined still answers")
+	}
+}
+
+type closingInput struct {
+	countingInput
+	closed bool
+}
+
+func (c *closingInput) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	return nil
+}
+
+func (c *closingInput) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
 func TestActivityFile(t *testing.T) {
 	dir := t.TempDir()
 	touched := filepath.Join(dir, "touched")
@@ -217,7 +268,7 @@ func TestActivityFile(t *testing.T) {
 func TestSamplerGathersAndLogsFailuresWithoutFailing(t *testing.T) {
 	var logs bytes.Buffer
 	s := &Sampler{
-		Input: NewCombined(
+		Input: patient(
 			Named{Name: "console", Source: &fakeInput{t: base, ok: true}},
 			Named{Name: "bus", Source: &fakeInput{err: errors.New("bus went away")}},
 			Named{Name: "display", Source: &fakeInput{t: base.Add(time.Second), ok: true}},

@@ -31,6 +31,11 @@ const (
 	runWeight = 0.3
 	// keepJobs bounds the jobs remembered, the latest kept.
 	keepJobs = 200
+	// ForgetAfter is how long a job with no task done here is remembered.
+	// A job judged too slow once is then tried again (the PC, or its
+	// owner's habits, may have changed), and finished jobs stop being
+	// named in work requests.
+	ForgetAfter = 3 * HalfLife
 )
 
 // Estimates is what has been learnt. The zero value knows nothing and
@@ -66,6 +71,11 @@ func (e *Estimates) Observe(now time.Time, open time.Duration) {
 	w := 1 - math.Exp2(-span.Seconds()/HalfLife.Seconds())
 	e.Available += w * (share - e.Available)
 	e.UpdatedAt = now
+	for id, p := range e.Jobs {
+		if now.Sub(p.LastAt) > ForgetAfter {
+			delete(e.Jobs, id)
+		}
+	}
 }
 
 // TaskDone records a task of job that ran for run (gate-open wall time)

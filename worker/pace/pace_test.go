@@ -116,6 +116,21 @@ func TestOnlyTheLatestJobsAreKept(t *testing.T) {
 		}
 	}
 	if slow := e.TooSlowFor(); len(slow) != keepJobs || slow[0] != 5 {
-		t.Errorf("TooSlowFor = %d jobs from %v; want %d from 5", len(slow), slow[:1], keepJobs)
+		t.Errorf("TooSlowFor = %d jobs %v; want %d from 5", len(slow), slow, keepJobs)
+	}
+}
+
+func TestAJobIsForgottenLongAfterItsLastTask(t *testing.T) {
+	var e Estimates
+	e.Observe(t0, 0)
+	e.TaskDone(1, time.Hour, time.Minute, t0) // too slow
+	e.TaskDone(2, time.Hour, time.Minute, t0.Add(ForgetAfter))
+	e.Observe(t0.Add(ForgetAfter), 0)
+	if got := e.TooSlowFor(); !slices.Equal(got, []int64{1, 2}) {
+		t.Fatalf("TooSlowFor = %v, want [1 2]", got)
+	}
+	e.Observe(t0.Add(ForgetAfter+time.Minute), 0)
+	if got := e.TooSlowFor(); !slices.Equal(got, []int64{2}) {
+		t.Errorf("TooSlowFor = %v, want [2]: job 1's last task is older than %v, so it is tried again", got, ForgetAfter)
 	}
 }

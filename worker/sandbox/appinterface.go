@@ -37,13 +37,19 @@ func controlFrom(ctx context.Context) Control {
 	return c
 }
 
+// hostFuncs implement appiface.Funcs.
+var hostFuncs = map[string]api.GoModuleFunc{"yield": yield, "progress": progress}
+
 // instantiateAppInterface registers the host module once per runtime.
 // GoModuleFuncs avoid the reflection of WithFunc on a path apps call
 // every few milliseconds.
 func instantiateAppInterface(ctx context.Context, rt wazero.Runtime) error {
 	b := rt.NewHostModuleBuilder(appiface.Module)
-	for name, fn := range map[string]api.GoModuleFunc{"yield": yield, "progress": progress} {
-		sig := appiface.Funcs[name]
+	for name, sig := range appiface.Funcs {
+		fn, ok := hostFuncs[name]
+		if !ok {
+			return fmt.Errorf("host module %s: the app interface has %s, which the sandbox does not provide", appiface.Module, name)
+		}
 		b = b.NewFunctionBuilder().WithGoModuleFunction(fn, sig.Params, sig.Results).Export(name)
 	}
 	if _, err := b.Instantiate(ctx); err != nil {

@@ -140,9 +140,12 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // InReadTx runs fn in one READ ONLY transaction, in which PostgreSQL
-// refuses every write and the methods of Tx take no row locks.
+// refuses every write and the methods of Tx take no row locks. It is
+// REPEATABLE READ, so that reads of several statements (an audit, the
+// earnings) see one snapshot, as on SQLite; a read-only transaction never
+// fails to serialise.
 func (s *Store) InReadTx(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadOnly})
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return fmt.Errorf("beginning read-only transaction: %w", err)
 	}
