@@ -605,6 +605,8 @@ func (a *Agent) loadPace() {
 	a.savePace()
 }
 
+// observePace adds the time since the last call, and how long the gate was
+// open in it, to the share of time tasks could run.
 func (a *Agent) observePace() {
 	open := a.cfg.Gate.OpenFor()
 	a.mu.Lock()
