@@ -15,6 +15,7 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/appbuild"
 	"github.com/nightshift-platform/nightshift/coordinator/client"
 	"github.com/nightshift-platform/nightshift/coordinator/daemon"
+	"github.com/nightshift-platform/nightshift/coordinator/daemon/daemontest"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/worker/agent"
 	"github.com/nightshift-platform/nightshift/worker/sandbox"
@@ -74,21 +75,10 @@ func setup(t *testing.T) *bundle {
 	ctx := context.Background()
 	markers, _ := buildPrograms(t)
 	opKey := service.NewKey(service.OperatorKeyPrefix)
-	coord, err := daemon.Start(ctx, daemon.Config{
-		Addr: "127.0.0.1:0", DB: "sqlite:" + filepath.Join(t.TempDir(), "test.db"), OperatorKey: opKey,
-		BackgroundInterval: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := coord.Stop(stopCtx); err != nil {
-			t.Errorf("stopping coordinator: %v", err)
-		}
-	})
+	coord := daemontest.Start(t, daemon.Config{DB: "sqlite:" + filepath.Join(t.TempDir(), "test.db"), OperatorKey: opKey,
+		BackgroundInterval: 100 * time.Millisecond})
 	b := &bundle{coord: coord, operator: client.New(coord.URL, opKey, nil)}
+	var err error
 	if b.project, err = b.operator.CreateProject(ctx, "test lab"); err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/client"
 	"github.com/nightshift-platform/nightshift/coordinator/daemon"
+	"github.com/nightshift-platform/nightshift/coordinator/daemon/daemontest"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/coordinator/store/postgres/pgtest"
 )
@@ -40,18 +39,7 @@ func TestTwoCoordinatorsShareOneJob(t *testing.T) {
 	opKey := service.NewKey(service.OperatorKeyPrefix)
 	var coords []*client.Client
 	for range 2 {
-		c, err := daemon.Start(ctx, daemon.Config{Addr: "127.0.0.1:0", DB: dbURL, OperatorKey: opKey,
-			BackgroundInterval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := c.Stop(stopCtx); err != nil {
-				t.Errorf("stopping coordinator: %v", err)
-			}
-		})
+		c := daemontest.Start(t, daemon.Config{DB: dbURL, OperatorKey: opKey, BackgroundInterval: 50 * time.Millisecond})
 		coords = append(coords, client.New(c.URL, opKey, nil))
 	}
 

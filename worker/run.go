@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"sync"
@@ -88,20 +89,10 @@ func (p *prefFlags) preferences(fs *flag.FlagSet, dir string) (policy.Preference
 	return prefs, prefs.Validate()
 }
 
-// copyField sets *dst to *src; both point to the same field type.
+// copyField sets *dst to *src; both point to the same field of a
+// Preferences.
 func copyField(dst, src any) {
-	switch d := dst.(type) {
-	case *float64:
-		*d = *src.(*float64)
-	case *bool:
-		*d = *src.(*bool)
-	case *int:
-		*d = *src.(*int)
-	case *policy.Week:
-		*d = *src.(*policy.Week)
-	default:
-		panic(fmt.Sprintf("preference flag: no copy for a %T", dst))
-	}
+	reflect.ValueOf(dst).Elem().Set(reflect.ValueOf(src).Elem())
 }
 
 // weekFlag reads active hours as ParseWeek does.

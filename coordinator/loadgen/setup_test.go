@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/daemon"
+	"github.com/nightshift-platform/nightshift/coordinator/daemon/daemontest"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 )
 
@@ -20,18 +20,8 @@ func TestSetupFundsWhatTheJobsSetAside(t *testing.T) {
 	ctx := t.Context()
 	opKey := service.NewKey(service.OperatorKeyPrefix)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := daemon.Start(ctx, daemon.Config{Addr: "127.0.0.1:0", DB: "sqlite:" + filepath.Join(t.TempDir(), "bench.db"),
+	c := daemontest.Start(t, daemon.Config{DB: "sqlite:" + filepath.Join(t.TempDir(), "bench.db"),
 		OperatorKey: opKey, BackgroundInterval: time.Hour, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := c.Stop(stopCtx); err != nil {
-			t.Errorf("stopping the coordinator: %v", err)
-		}
-	})
 	// Quorum 3 takes the other policy fields from their defaults, which
 	// depend on it.
 	cfg := config{urls: []string{c.URL}, operatorKey: opKey, hosts: 3, contributors: 3, tasks: 9, quorum: 3,
