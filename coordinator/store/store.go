@@ -35,8 +35,10 @@ type Store interface {
 
 // Tx is everything the coordinator can do inside a transaction.
 type Tx interface {
+	KeyTx // members and API keys: keys.go
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
+	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.
 	ProjectGetByKeyHash(ctx context.Context, keyHash string) (workunits.Project, error)
 
 	ContributorInsert(ctx context.Context, p ContributorInsertParams) (workunits.Contributor, error)
@@ -301,10 +303,16 @@ func CheckFloor(account payouts.Account, delta, after int64) error {
 		account, payouts.FormatMicros(after-delta), payouts.Currency, payouts.FormatMicros(-delta))
 }
 
+// ProjectInsertParams makes a project with its first member, an admin
+// (AdminName, or FirstAdminName if empty), holding its first key (KeyHash,
+// none if empty) under the name FirstKeyName.
 type ProjectInsertParams struct {
-	Name    string
-	KeyHash string
-	Now     time.Time
+	Name       string
+	KeyHash    string
+	KeyPrefix  string
+	AdminName  string
+	AdminEmail string
+	Now        time.Time
 }
 
 type ContributorInsertParams struct {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
@@ -15,20 +16,24 @@ import (
 
 func (t *Tx) ProjectInsert(ctx context.Context, p store.ProjectInsertParams) (workunits.Project, error) {
 	pr := workunits.Project{Name: p.Name, CreatedAt: ts(p.Now)}
-	if err := t.tx.QueryRow(ctx, `INSERT INTO projects (name, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id`,
-		p.Name, p.KeyHash, pr.CreatedAt).Scan(&pr.ID); err != nil {
+	if err := t.tx.QueryRow(ctx, `INSERT INTO projects (name, created_at) VALUES ($1, $2) RETURNING id`,
+		p.Name, pr.CreatedAt).Scan(&pr.ID); err != nil {
 		return workunits.Project{}, fmt.Errorf("inserting project: %w", err)
 	}
-	return pr, nil
+	return pr, t.projectFirstMember(ctx, pr, p)
 }
 
 const projectColumns = `id, name, created_at`
 
-func (t *Tx) projectWhere(ctx context.Context, where string, arg any) (workunits.Project, error) {
+func scanProject(row pgx.Row) (workunits.Project, error) {
 	var p workunits.Project
-	err := t.tx.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE `+where, arg).Scan(&p.ID, &p.Name, &p.CreatedAt)
+	err := row.Scan(&p.ID, &p.Name, &p.CreatedAt)
 	p.CreatedAt = p.CreatedAt.UTC()
 	return p, err
+}
+
+func (t *Tx) projectWhere(ctx context.Context, where string, arg any) (workunits.Project, error) {
+	return scanProject(t.tx.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE `+where, arg))
 }
 
 func (t *Tx) ProjectGet(ctx context.Context, id int64) (workunits.Project, error) {
@@ -40,7 +45,7 @@ func (t *Tx) ProjectGet(ctx context.Context, id int64) (workunits.Project, error
 }
 
 func (t *Tx) ProjectGetByKeyHash(ctx context.Context, keyHash string) (workunits.Project, error) {
-	p, err := t.projectWhere(ctx, `key_hash = $1`, keyHash)
+	p, err := t.projectWhere(ctx, `id = (SELECT project_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL)`, keyHash)
 	if err != nil {
 		return p, notFound(err, "no project has this key")
 	}

@@ -11,8 +11,8 @@ import (
 )
 
 func (t *Tx) ProjectInsert(ctx context.Context, p store.ProjectInsertParams) (workunits.Project, error) {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO projects (name, key_hash, created_at) VALUES (?, ?, ?)`,
-		p.Name, p.KeyHash, p.Now.UnixMilli())
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO projects (name, created_at) VALUES (?, ?)`,
+		p.Name, p.Now.UnixMilli())
 	if err != nil {
 		return workunits.Project{}, fmt.Errorf("inserting project: %w", err)
 	}
@@ -20,12 +20,13 @@ func (t *Tx) ProjectInsert(ctx context.Context, p store.ProjectInsertParams) (wo
 	if err != nil {
 		return workunits.Project{}, fmt.Errorf("reading project id: %w", err)
 	}
-	return workunits.Project{ID: id, Name: p.Name, CreatedAt: time.UnixMilli(p.Now.UnixMilli()).UTC()}, nil
+	pr := workunits.Project{ID: id, Name: p.Name, CreatedAt: time.UnixMilli(p.Now.UnixMilli()).UTC()}
+	return pr, t.projectFirstMember(ctx, pr, p)
 }
 
 const projectColumns = `id, name, created_at`
 
-func scanProject(row *sql.Row) (workunits.Project, error) {
+func scanProject(row interface{ Scan(...any) error }) (workunits.Project, error) {
 	var p workunits.Project
 	var created int64
 	err := row.Scan(&p.ID, &p.Name, &created)
@@ -42,7 +43,8 @@ func (t *Tx) ProjectGet(ctx context.Context, id int64) (workunits.Project, error
 }
 
 func (t *Tx) ProjectGetByKeyHash(ctx context.Context, keyHash string) (workunits.Project, error) {
-	p, err := scanProject(t.tx.QueryRowContext(ctx, `SELECT `+projectColumns+` FROM projects WHERE key_hash = ?`, keyHash))
+	p, err := scanProject(t.tx.QueryRowContext(ctx, `SELECT `+projectColumns+` FROM projects
+		WHERE id = (SELECT project_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)`, keyHash))
 	if err != nil {
 		return p, notFound(err, "no project has this key")
 	}
