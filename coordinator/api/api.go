@@ -20,7 +20,8 @@ type ErrorBody struct {
 }
 
 type CreateProjectRequest struct {
-	Name string `json:"name"`
+	Name  string        `json:"name"`
+	Admin *ProjectAdmin `json:"admin,omitempty"` // the first member; "admin" with no email if absent
 }
 
 type Project struct {

@@ -25,7 +25,11 @@ func (s *server) handleProjectCreate() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		p, key, err := s.svc.CreateProject(r.Context(), req.Name)
+		np := service.NewProject{Name: req.Name}
+		if req.Admin != nil {
+			np.Admin = &service.NewMember{Name: req.Admin.Name, Email: req.Admin.Email}
+		}
+		p, key, err := s.svc.CreateProjectWith(r.Context(), np)
 		if err != nil {
 			s.error(w, r, err)
 			return

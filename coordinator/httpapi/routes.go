@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/nightshift-platform/nightshift/workunits"
 )
 
 // routes is the whole API surface on one screen.
@@ -15,18 +17,29 @@ func (s *server) routes(r chi.Router) {
 	r.Route("/api/v1", func(r chi.Router) {
 		// Operator: projects and money coming in.
 		r.With(s.requireOperator).Post("/projects", s.handleProjectCreate())
+		r.With(s.requireOperator).Get("/projects", s.handleProjectList())
+		r.With(s.requireOperator).Get("/projects/{projectID}", s.handleProjectShow())
+		r.With(s.requireOperator).Patch("/projects/{projectID}", s.handleProjectUpdate())
 		r.With(s.requireOperator).Post("/projects/{projectID}/funds", s.handleProjectFund())
 		r.With(s.requireOperator).Get("/ledger/audit", s.handleLedgerAudit())
 		r.With(s.requireOperator).Get("/credits/refused", s.handleRefusedCredits())
 
-		// Research side: one project's key.
+		// Research side: one project's key, acting with its role. Reading
+		// needs a viewer and changing a researcher, whatever a route says.
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireProject)
-			r.Get("/project", s.handleProjectGet())
-			r.Post("/apps/{app}/versions", s.handleAppVersionUpload())
-			r.Post("/jobs", s.handleJobSubmit())
-			r.Get("/jobs/{jobID}", s.handleJobGet())
-			r.Get("/jobs/{jobID}/results", s.handleJobResults())
+			r.Use(s.requireProject, s.requireRoleByMethod)
+			viewer, researcher, admin := s.requireRole(workunits.RoleViewer), s.requireRole(workunits.RoleResearcher), s.requireRole(workunits.RoleAdmin)
+			r.With(viewer).Get("/project", s.handleProjectGet())
+			r.With(researcher).Post("/apps/{app}/versions", s.handleAppVersionUpload())
+			r.With(researcher).Post("/jobs", s.handleJobSubmit())
+			r.With(viewer).Get("/jobs/{jobID}", s.handleJobGet())
+			r.With(viewer).Get("/jobs/{jobID}/results", s.handleJobResults())
+			r.With(admin).Get("/project/keys", s.handleKeyList())
+			r.With(admin).Post("/project/keys", s.handleKeyCreate())
+			r.With(admin).Delete("/project/keys/{keyID}", s.handleKeyRevoke())
+			r.With(admin).Get("/project/members", s.handleMemberList())
+			r.With(admin).Post("/project/members", s.handleMemberCreate())
+			r.With(admin).Delete("/project/members/{memberID}", s.handleMemberRemove())
 		})
 
 		// Contributor side: sign up, attach hosts, see earnings.

@@ -169,12 +169,12 @@ func (s *server) requireOperator(next http.Handler) http.Handler {
 
 func (s *server) requireProject(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.svc.AuthProject(r.Context(), bearer(r))
+		c, err := s.svc.AuthProjectKey(r.Context(), bearer(r))
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), projectKey, p)))
+		next.ServeHTTP(w, r.WithContext(withCaller(r.Context(), c)))
 	})
 }
 

@@ -24,24 +24,10 @@ func checkName(field, name string) (string, error) {
 	return name, nil
 }
 
-// CreateProject creates a research project and returns its API key, which
-// is shown this once and stored only as a hash.
+// CreateProject creates a research project whose first member is named
+// "admin"; see CreateProjectWith.
 func (s *Service) CreateProject(ctx context.Context, name string) (workunits.Project, string, error) {
-	name, err := checkName("name", name)
-	if err != nil {
-		return workunits.Project{}, "", err
-	}
-	key := NewKey(ProjectKeyPrefix)
-	var p workunits.Project
-	err = s.store.InTx(ctx, func(tx store.Tx) (err error) {
-		p, err = tx.ProjectInsert(ctx, store.ProjectInsertParams{Name: name, KeyHash: hashKey(key), Now: s.now()})
-		return err
-	})
-	if err != nil {
-		return p, "", fmt.Errorf("creating project: %w", err)
-	}
-	s.log.Info("project created", "project", p.ID, "name", p.Name)
-	return p, key, nil
+	return s.CreateProjectWith(ctx, NewProject{Name: name})
 }
 
 // MaxFunding bounds one funding so that sums of many stay far from overflow.

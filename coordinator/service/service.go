@@ -106,20 +106,11 @@ func (s *Service) CheckOperator(key string) error {
 	return nil
 }
 
-// AuthProject finds the project a research API key belongs to.
+// AuthProject finds the project a research API key belongs to; see
+// AuthProjectKey.
 func (s *Service) AuthProject(ctx context.Context, key string) (workunits.Project, error) {
-	if !strings.HasPrefix(key, ProjectKeyPrefix) {
-		if key == "" {
-			return workunits.Project{}, errMissingKey
-		}
-		return workunits.Project{}, workunits.Errorf(workunits.EUNAUTHORIZED, "invalid project key (project keys start with %q)", ProjectKeyPrefix)
-	}
-	var p workunits.Project
-	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
-		p, err = tx.ProjectGetByKeyHash(ctx, hashKey(key))
-		return err
-	})
-	return p, authError(err, "project key")
+	c, err := s.AuthProjectKey(ctx, key)
+	return c.Project, err
 }
 
 // AuthContributor finds the contributor an account key belongs to.
