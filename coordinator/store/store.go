@@ -35,6 +35,8 @@ type Store interface {
 
 // Tx is everything the coordinator can do inside a transaction.
 type Tx interface {
+	LifecycleTx
+
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	ProjectGetByKeyHash(ctx context.Context, keyHash string) (workunits.Project, error)
