@@ -27,6 +27,8 @@ func (s *server) routes(r chi.Router) {
 			r.Post("/jobs", s.handleJobSubmit())
 			r.Get("/jobs/{jobID}", s.handleJobGet())
 			r.Get("/jobs/{jobID}/results", s.handleJobResults())
+			r.Post("/jobs/{jobID}/cancel", s.handleJobCancel())
+			r.Post("/jobs/{jobID}/retire", s.handleJobRetire())
 		})
 
 		// Contributor side: sign up, attach hosts, see earnings.

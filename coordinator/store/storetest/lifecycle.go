@@ -194,7 +194,9 @@ func testLifecycle(t *testing.T, newStore func(*testing.T) store.Store) {
 		})
 		retired := t0.Add(2 * time.Hour)
 		inTx(t, s, func(tx store.Tx, f *factory) error { return tx.JobRetire(t.Context(), job.Job.ID, retired) })
-		inTx(t, s, func(tx store.Tx, f *factory) error { return tx.JobRetire(t.Context(), job.Job.ID, retired.Add(time.Hour)) })
+		inTx(t, s, func(tx store.Tx, f *factory) error {
+			return tx.JobRetire(t.Context(), job.Job.ID, retired.Add(time.Hour))
+		})
 		inTx(t, s, func(tx store.Tx, f *factory) error {
 			l, err := tx.JobLifecycleGet(t.Context(), job.Job.ID)
 			if err != nil {
