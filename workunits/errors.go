@@ -16,6 +16,7 @@ const (
 	ECONFLICT     Code = "conflict"     // the action clashes with stored state
 	ETOOLARGE     Code = "too_large"    // a body or a field is over its limit
 	EINSUFFICIENT Code = "insufficient_funds"
+	EGONE         Code = "gone" // existed, but its data was deleted for good
 	EINTERNAL     Code = "internal"
 )
 

@@ -51,8 +51,9 @@ type AppVersion struct {
 type JobState string
 
 const (
-	JobActive JobState = "active" // units still open
-	JobDone   JobState = "done"   // every unit finished (validated or failed)
+	JobActive    JobState = "active"    // units still open
+	JobDone      JobState = "done"      // every unit finished (validated or failed)
+	JobCancelled JobState = "cancelled" // stopped by its project; see service.CancelJob
 )
 
 // Job is a researcher's submission: one app version run over many unit

@@ -85,6 +85,7 @@ type SubmitJobRequest struct {
 	Sweep        map[string]workunits.SweepParam `json:"sweep,omitempty"`
 	Policy       Policy                          `json:"policy"`
 	RewardMicros int64                           `json:"reward_micros"`
+	Webhook      *WebhookConfig                  `json:"webhook,omitempty"`
 }
 
 type Job struct {
@@ -97,6 +98,9 @@ type Job struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	FinishedAt   *time.Time `json:"finished_at,omitempty"`
 	Progress     *Progress  `json:"progress,omitempty"`
+	// RetiredAt is set once the job's inputs and results were deleted.
+	RetiredAt *time.Time     `json:"retired_at,omitempty"`
+	Webhook   *WebhookStatus `json:"webhook,omitempty"`
 }
 
 // Progress counts a job's units and tasks by state.
@@ -141,6 +145,8 @@ type Host struct {
 }
 
 type WorkRequest struct {
+	// MaxTasks is how many tasks the host can start now; 0 leases none
+	// and only asks for cancel_tasks.
 	MaxTasks int `json:"max_tasks"`
 	// SkipJobs lists jobs whose tasks the host would not finish before
 	// their deadlines, at the pace it has measured: none of theirs is sent.
@@ -152,6 +158,9 @@ type WorkResponse struct {
 	// RetryAfterSeconds is how long to wait before asking again when no
 	// task was handed out.
 	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
+	// CancelTasks lists tasks this host holds whose job was cancelled:
+	// stop them and report nothing.
+	CancelTasks []int64 `json:"cancel_tasks,omitempty"`
 }
 
 // Task is a leased replica: run the module on the input before the deadline.
@@ -178,6 +187,8 @@ type Report struct {
 
 type ReportResponse struct {
 	Accepted int `json:"accepted"`
+	// CancelTasks is as in WorkResponse.
+	CancelTasks []int64 `json:"cancel_tasks,omitempty"`
 }
 
 type Earnings struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/coordinator/wasmcheck"
+	"github.com/nightshift-platform/nightshift/coordinator/webhook"
 )
 
 // Config is what a coordinator needs to start.
@@ -92,6 +93,9 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 	}
 	c.wg.Go(func() { c.serve(c.srv, ln, "http server") })
 	c.wg.Go(func() { svc.RunBackground(loopCtx, cfg.BackgroundInterval) })
+	c.wg.Go(func() {
+		svc.RunWebhooks(loopCtx, service.Webhooks{Sender: webhook.Sender{}, Body: httpapi.WebhookBody}, cfg.BackgroundInterval)
+	})
 	c.log.Info("coordinator listening", "url", c.URL, "db", redact(cfg.DB))
 	return c, nil
 }

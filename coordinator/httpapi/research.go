@@ -154,7 +154,7 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 		}
 		st, err := s.svc.SubmitJob(r.Context(), projectOf(r).ID, service.JobRequest{
 			App: req.App, Version: req.Version, Inputs: inputs, RewardMicros: req.RewardMicros,
-			Policy: req.Policy.Workunits(),
+			Policy: req.Policy.Workunits(), Webhook: webhookOf(req.Webhook),
 		})
 		if err != nil {
 			s.error(w, r, err)
@@ -211,7 +211,7 @@ func (s *server) handleJobGet() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, jobJSON(st.Job, &st.Progress, st.Escrow))
+		writeJSON(w, http.StatusOK, jobStatusJSON(st))
 	}
 }
 

@@ -40,6 +40,8 @@ func (s *server) routes(r chi.Router) {
 			r.With(admin).Get("/project/members", s.handleMemberList())
 			r.With(admin).Post("/project/members", s.handleMemberCreate())
 			r.With(admin).Delete("/project/members/{memberID}", s.handleMemberRemove())
+			r.With(researcher).Post("/jobs/{jobID}/cancel", s.handleJobCancel())
+			r.With(researcher).Post("/jobs/{jobID}/retire", s.handleJobRetire())
 		})
 
 		// Contributor side: sign up, attach hosts, see earnings.

@@ -56,6 +56,8 @@ func statusOf(code workunits.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case workunits.EINSUFFICIENT:
 		return http.StatusPaymentRequired
+	case workunits.EGONE:
+		return http.StatusGone
 	default:
 		return http.StatusInternalServerError
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
+	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
@@ -78,10 +79,15 @@ func (s *server) handleWorkRequest() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		leases, err := s.svc.LeaseTasks(r.Context(), hostOf(r).ID, req.MaxTasks, req.SkipJobs)
-		if err != nil {
-			s.error(w, r, err)
-			return
+		var (
+			leases []store.Lease
+			err    error
+		)
+		if req.MaxTasks != 0 { // 0: a busy host checking in for cancel_tasks only
+			if leases, err = s.svc.LeaseTasks(r.Context(), hostOf(r).ID, req.MaxTasks, req.SkipJobs); err != nil {
+				s.error(w, r, err)
+				return
+			}
 		}
 		out := api.WorkResponse{Tasks: make([]api.Task, len(leases))}
 		for i, l := range leases {
@@ -89,6 +95,10 @@ func (s *server) handleWorkRequest() http.HandlerFunc {
 		}
 		if len(leases) == 0 {
 			out.RetryAfterSeconds = idleRetry
+		}
+		if out.CancelTasks, err = s.svc.CancelledTasks(r.Context(), hostOf(r).ID); err != nil {
+			s.error(w, r, err)
+			return
 		}
 		writeJSON(w, http.StatusOK, out)
 	}
@@ -114,7 +124,12 @@ func (s *server) handleReports() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, api.ReportResponse{Accepted: len(reports)})
+		cancelled, err := s.svc.CancelledTasks(r.Context(), hostOf(r).ID)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, api.ReportResponse{Accepted: len(reports), CancelTasks: cancelled})
 	}
 }
 

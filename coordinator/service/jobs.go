@@ -17,6 +17,7 @@ type JobRequest struct {
 	Inputs       [][]byte
 	Policy       workunits.Policy
 	RewardMicros int64
+	Webhook      *Webhook // told when the job ends; nil for none
 }
 
 // MaxRewardMicros bounds the reward per task.
@@ -35,6 +36,11 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 	}
 	if len(req.Inputs) == 0 {
 		return JobStatus{}, workunits.Errorf(workunits.EINVALID, "the job has no units")
+	}
+	if req.Webhook != nil {
+		if err := req.Webhook.Validate(); err != nil {
+			return JobStatus{}, err
+		}
 	}
 	escrow, err := payouts.EscrowFor(len(req.Inputs), policy.MaxTotalReplicas, req.RewardMicros)
 	if err != nil {
@@ -65,6 +71,11 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 		if err := tx.TaskInsertMany(ctx, replicas, now); err != nil {
 			return err
 		}
+		if req.Webhook != nil {
+			if err := tx.WebhookSet(ctx, job.ID, req.Webhook.URL, req.Webhook.Secret); err != nil {
+				return err
+			}
+		}
 		if escrow > 0 {
 			if _, err := store.LedgerRecord(ctx, tx, payouts.Escrow(job.ID, projectID, escrow), now); err != nil {
 				if workunits.ErrorCode(err) == workunits.EINSUFFICIENT {
@@ -89,6 +100,8 @@ type JobStatus struct {
 	Job      workunits.Job
 	Progress store.JobProgress
 	Escrow   int64 // reward still set aside
+	// Lifecycle is when the job was retired and its webhook's delivery.
+	Lifecycle store.JobLifecycle
 }
 
 // Job returns a project's job and its progress. Another project's job is
@@ -102,7 +115,10 @@ func (s *Service) Job(ctx context.Context, projectID, jobID int64) (JobStatus, e
 		if st.Progress, err = tx.JobProgress(ctx, jobID); err != nil {
 			return err
 		}
-		st.Escrow, err = tx.LedgerBalance(ctx, payouts.JobEscrow(jobID))
+		if st.Escrow, err = tx.LedgerBalance(ctx, payouts.JobEscrow(jobID)); err != nil {
+			return err
+		}
+		st.Lifecycle, err = tx.JobLifecycleGet(ctx, jobID)
 		return err
 	})
 	return st, err
@@ -127,6 +143,9 @@ func (s *Service) JobResults(ctx context.Context, projectID, jobID int64, afterS
 	var out []store.UnitResult
 	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		if _, err = s.projectJob(ctx, tx, projectID, jobID); err != nil {
+			return err
+		}
+		if err := notRetired(ctx, tx, jobID); err != nil {
 			return err
 		}
 		out, err = tx.JobResultList(ctx, jobID, afterSeq, limit)

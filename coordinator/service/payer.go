@@ -101,7 +101,10 @@ func (s *Service) payCredits(ctx context.Context, take func(context.Context, sto
 		if err := tx.CreditRefusedAdd(ctx, refused); err != nil {
 			return err
 		}
-		return s.finishJobs(ctx, tx, dedupe(settled), now)
+		if err := s.finishJobs(ctx, tx, dedupe(settled), now); err != nil {
+			return err
+		}
+		return s.settleCancelled(ctx, tx, dedupe(settled), now)
 	})
 	if err != nil {
 		return 0, 0, err

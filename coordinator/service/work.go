@@ -88,7 +88,7 @@ func (s *Service) ReportResults(ctx context.Context, hostID int64, reports []wor
 				outputs[r.TaskID] = r.Output
 			}
 		}
-		applyReports := func(tasks []workunits.Task) error {
+		applyReports := func(tasks []workunits.Task, jobOfUnit map[int64]workunits.Job) error {
 			at := make(map[int64]int, len(tasks))
 			for i, t := range tasks {
 				at[t.ID] = i
@@ -97,6 +97,13 @@ func (s *Service) ReportResults(ctx context.Context, hostID int64, reports []wor
 				i, ok := at[r.TaskID]
 				if !ok { // tasks never change units; this would be a store bug
 					return fmt.Errorf("task %d vanished from its unit", r.TaskID)
+				}
+				if ignore, err := ignoreCancelled(tasks[i], jobOfUnit[tasks[i].UnitID], hostID); ignore || err != nil {
+					delete(outputs, r.TaskID)
+					if err != nil {
+						return err
+					}
+					continue
 				}
 				t, err := workunits.ApplyReport(tasks[i], hostID, r, now)
 				if err != nil {
@@ -216,6 +223,9 @@ func (s *Service) RunBackground(ctx context.Context, interval time.Duration) {
 			if err := s.FinishJobs(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("finishing jobs failed", "err", err)
 			}
+			if err := s.SettleCancelledJobs(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("settling cancelled jobs failed", "err", err)
+			}
 			if err := s.FlushContacts(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("writing host contacts failed", "err", err)
 			}
@@ -223,15 +233,15 @@ func (s *Service) RunBackground(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// advanceUnits locks the units, loads all their tasks, lets edit change
-// them (reports applied, say), runs workunits.Advance on each unit and
+// advanceUnits locks the units, loads all their tasks and jobs, lets edit
+// change the tasks (reports applied, say), runs workunits.Advance on each unit and
 // writes the whole batch at once: changed tasks with any new outputs,
 // changed units, new replicas, and a credit for every newly valid task.
 // Units are locked before their tasks are written, always, so concurrent
 // batches queue rather than deadlock. Jobs are finished by the payer and
 // the background loop, never here: a report holds no job-wide lock.
 func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64, now time.Time,
-	edit func([]workunits.Task) error, outputs map[int64][]byte) error {
+	edit func(tasks []workunits.Task, jobOfUnit map[int64]workunits.Job) error, outputs map[int64][]byte) error {
 	if len(unitIDs) == 0 {
 		return nil
 	}
@@ -245,15 +255,6 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 		return err
 	}
 	tasks := slices.Clone(loaded)
-	if edit != nil {
-		if err := edit(tasks); err != nil {
-			return err
-		}
-	}
-	tasksByUnit := map[int64][]workunits.Task{}
-	for _, t := range tasks {
-		tasksByUnit[t.UnitID] = append(tasksByUnit[t.UnitID], t)
-	}
 	jobIDs := make([]int64, len(units))
 	for i, u := range units {
 		jobIDs[i] = u.JobID
@@ -265,6 +266,21 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	jobs := make(map[int64]workunits.Job, len(jobList))
 	for _, j := range jobList {
 		jobs[j.ID] = j
+	}
+	if edit != nil {
+		// Jobs are read once the units are locked: a job cancelled by a
+		// transaction that locked them first is seen cancelled here.
+		jobOfUnit := make(map[int64]workunits.Job, len(units))
+		for _, u := range units {
+			jobOfUnit[u.ID] = jobs[u.JobID]
+		}
+		if err := edit(tasks, jobOfUnit); err != nil {
+			return err
+		}
+	}
+	tasksByUnit := map[int64][]workunits.Task{}
+	for _, t := range tasks {
+		tasksByUnit[t.UnitID] = append(tasksByUnit[t.UnitID], t)
 	}
 
 	final := make(map[int64]workunits.Task, len(tasks))
@@ -354,6 +370,9 @@ func (s *Service) finishJobs(ctx context.Context, tx store.Tx, jobIDs []int64, n
 		return err
 	}
 	if err := tx.JobFinishMany(ctx, done, now); err != nil {
+		return err
+	}
+	if err := s.enqueueFinished(ctx, tx, done, now); err != nil {
 		return err
 	}
 	escrows := make([]payouts.Account, len(jobs))

@@ -73,6 +73,8 @@ type Agent struct {
 
 	reportNow chan struct{}
 	roomNow   chan struct{} // a task ended or reports went out: disk may be free
+
+	cancelled map[int64]bool // under mu: tasks whose job was cancelled, until discarded
 }
 
 type runningTask struct {
@@ -219,6 +221,8 @@ func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(l
 				return err
 			case slots <- struct{}{}: // wait for one to free up, then give it back
 				<-slots
+			case <-time.After(jitter(a.cfg.MaxIdleWait)):
+				a.checkIn(ctx) // busy for long: still hear of cancelled jobs
 			}
 			continue
 		}
@@ -242,6 +246,7 @@ func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(l
 			continue
 		}
 		backoff = time.Second
+		a.cancelTasks(work.CancelTasks)
 		if len(work.Tasks) == 0 {
 			wait := min(time.Duration(work.RetryAfterSeconds)*time.Second, a.cfg.MaxIdleWait)
 			sleep(ctx, jitter(max(wait, 100*time.Millisecond)))
@@ -329,6 +334,9 @@ func (a *Agent) runTask(ctx, runCtx context.Context, l leased) {
 	j := a.job(t)
 	rep := api.Report{TaskID: t.ID}
 	res, ran, err := a.execute(ctx, runCtx, t, j)
+	if a.discardCancelled(t.ID, j) {
+		return
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return // stopping: the task resumes from its checkpoint next time
@@ -387,6 +395,9 @@ func (a *Agent) execute(ctx, runCtx context.Context, t api.Task, j Job) (res Res
 	}
 	if err := a.cfg.Gate.Wait(ctx); err != nil {
 		return Result{}, 0, err
+	}
+	if a.isCancelled(t.ID) {
+		return Result{}, 0, errCancelled
 	}
 	if err := os.MkdirAll(j.processDir(), 0o700); err != nil {
 		return Result{}, 0, fmt.Errorf("creating the task's directory: %w", err)
@@ -544,7 +555,8 @@ func (a *Agent) reportLoop(ctx context.Context, fatal chan<- error) {
 // go one by one, so that one refused task (its deadline passed, say) does
 // not hold back the rest; refused ones are dropped.
 func (a *Agent) send(ctx context.Context, reps []api.Report) error {
-	_, err := a.cfg.Client.Report(ctx, reps)
+	resp, err := a.cfg.Client.Report(ctx, reps)
+	a.cancelTasks(resp.CancelTasks)
 	status := client.StatusOf(err)
 	switch {
 	case err == nil:

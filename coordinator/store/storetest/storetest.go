@@ -37,6 +37,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"InReadTx", testInReadTx},
 		{"ContributorEarnings", testContributorEarnings},
 		{"Keys", testKeys},
+		{"Lifecycle", testLifecycle},
+		{"WebhookDeliveries", testWebhookDeliveries},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })
