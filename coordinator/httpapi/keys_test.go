@@ -403,4 +403,3 @@ func TestMembers(t *testing.T) {
 		t.Errorf("project B's key after A's changes: %v", err)
 	}
 }
-

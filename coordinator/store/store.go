@@ -35,7 +35,7 @@ type Store interface {
 
 // Tx is everything the coordinator can do inside a transaction.
 type Tx interface {
-	KeyTx // members and API keys: keys.go
+	KeyTx       // members and API keys: keys.go
 	LifecycleTx // cancel, retire, webhooks: lifecycle.go
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
