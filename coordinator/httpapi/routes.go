@@ -27,6 +27,9 @@ func (s *server) routes(r chi.Router) {
 			r.Post("/jobs", s.handleJobSubmit())
 			r.Get("/jobs/{jobID}", s.handleJobGet())
 			r.Get("/jobs/{jobID}/results", s.handleJobResults())
+			r.Post("/blobs", s.handleBlobUpload())
+			r.Get("/blobs", s.handleBlobList())
+			r.Get("/blobs/{sha256}", s.handleBlobGet())
 		})
 
 		// Contributor side: sign up, attach hosts, see earnings.
@@ -40,6 +43,7 @@ func (s *server) routes(r chi.Router) {
 			r.Post("/work", s.handleWorkRequest())
 			r.Post("/reports", s.handleReports())
 			r.Get("/modules/{sha256}", s.handleModule())
+			r.Get("/blobs/{sha256}/range", s.handleBlobRange())
 			r.Get("/host/earnings", s.handleEarnings(func(r *http.Request) int64 { return hostOf(r).ContributorID }))
 		})
 	})
