@@ -167,7 +167,7 @@ func (c *cutter) separated(r io.Reader) error {
 	buf := make([]byte, 64<<10)
 	window := append([]byte(nil), c.sep[:c.prefix]...)
 	base := -int64(c.prefix) // offset of window[0]
-	searched := base       // separators starting before this were handled
+	searched := base         // separators starting before this were handled
 	for {
 		n, err := r.Read(buf)
 		window = append(window, buf[:n]...)
