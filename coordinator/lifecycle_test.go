@@ -20,29 +20,14 @@ import (
 	"github.com/nightshift-platform/nightshift/worker/agent"
 )
 
-// call makes a raw request and returns the status and body.
-func call(t *testing.T, method, url, key, body string) (int, []byte) {
+// callJSON is call with a JSON body, if any.
+func callJSON(t *testing.T, method, url, key, body string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
+	contentType := ""
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		contentType = "application/json"
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode >= 400 && ct != "application/json" {
-		t.Errorf("%s %s: error with Content-Type %q", method, url, ct)
-	}
-	return resp.StatusCode, raw
+	return call(t, method, url, key, contentType, body)
 }
 
 // finish runs a one-unit, one-replica job to done through a host.
@@ -173,7 +158,7 @@ func TestCancelRetireOverHTTP(t *testing.T) {
 				body = `{"app":"markers","units":[1],"webhook":{"url":"https://lab.example/hook","secret":"0123456789abcdef","events":["x"]}}`
 			}
 			beforeDone, beforeActive := b.snapshot(t, done.ID), b.snapshot(t, active.ID)
-			status, raw := call(t, tc.method, tc.url, tc.key, body)
+			status, raw := callJSON(t, tc.method, tc.url, tc.key, body)
 			if status != tc.want {
 				t.Errorf("status %d, want %d: %s", status, tc.want, raw)
 			}
@@ -194,7 +179,7 @@ func TestCancelRetireOverHTTP(t *testing.T) {
 
 	// Cancel twice: 200 both times, the same job.
 	for range 2 {
-		status, raw := call(t, "POST", jobURL(active.ID, "/cancel"), b.project.APIKey, "")
+		status, raw := callJSON(t, "POST", jobURL(active.ID, "/cancel"), b.project.APIKey, "")
 		var j api.Job
 		if status != 200 || json.Unmarshal(raw, &j) != nil || j.State != "cancelled" || j.ID != active.ID {
 			t.Errorf("cancel: %d %s", status, raw)
@@ -203,7 +188,7 @@ func TestCancelRetireOverHTTP(t *testing.T) {
 	// Retire the done job: 200 twice, retired_at kept; its results are gone.
 	var first api.Job
 	for i := range 2 {
-		status, raw := call(t, "POST", jobURL(done.ID, "/retire"), b.project.APIKey, "")
+		status, raw := callJSON(t, "POST", jobURL(done.ID, "/retire"), b.project.APIKey, "")
 		var j api.Job
 		if status != 200 || json.Unmarshal(raw, &j) != nil || j.RetiredAt == nil || j.State != "done" {
 			t.Fatalf("retire: %d %s", status, raw)
@@ -214,7 +199,7 @@ func TestCancelRetireOverHTTP(t *testing.T) {
 			t.Errorf("retiring again moved retired_at from %v to %v", first.RetiredAt, j.RetiredAt)
 		}
 	}
-	status, raw := call(t, "GET", jobURL(done.ID, "/results"), b.project.APIKey, "")
+	status, raw := callJSON(t, "GET", jobURL(done.ID, "/results"), b.project.APIKey, "")
 	var gone api.ErrorResponse
 	if status != http.StatusGone || json.Unmarshal(raw, &gone) != nil || gone.Error.Code != "gone" {
 		t.Errorf("results of a retired job: %d %s, want 410 JSON", status, raw)
@@ -290,7 +275,7 @@ func TestWebhookDeliveredOverHTTP(t *testing.T) {
 	if w := j.Webhook; w.Attempts != 1 || w.Event != "job.cancelled" || w.NextAttemptAt != nil || w.LastError != "" {
 		t.Errorf("delivered webhook = %+v", w)
 	}
-	_, raw := call(t, "GET", b.coord.URL+"/api/v1/jobs/"+itoa(job.ID), b.project.APIKey, "")
+	_, raw := callJSON(t, "GET", b.coord.URL+"/api/v1/jobs/"+itoa(job.ID), b.project.APIKey, "")
 	if strings.Contains(string(raw), secret) {
 		t.Errorf("the job shows the webhook secret: %s", raw)
 	}

@@ -86,6 +86,11 @@ type SubmitJobRequest struct {
 	Policy       Policy                          `json:"policy"`
 	RewardMicros int64                           `json:"reward_micros"`
 	Webhook      *WebhookConfig                  `json:"webhook,omitempty"`
+	// Splitter is "list" (units), "sweep" or "chunks"; it may be left out
+	// when exactly one of them is given.
+	Splitter        string  `json:"splitter,omitempty"`
+	Chunks          *Chunks `json:"chunks,omitempty"`
+	BudgetCapMicros int64   `json:"budget_cap_micros,omitempty"`
 }
 
 type Job struct {
@@ -118,8 +123,10 @@ type Result struct {
 	Seq    int             `json:"seq"`
 	State  string          `json:"state"`
 	Error  string          `json:"error,omitempty"`
-	Input  json.RawMessage `json:"input"`
+	Input  json.RawMessage `json:"input,omitempty"`
 	Output []byte          `json:"output,omitempty"`
+	// InputRef, for a unit cut from a blob, replaces Input.
+	InputRef *InputRef `json:"input_ref,omitempty"`
 }
 
 type CreateContributorRequest struct {
@@ -171,6 +178,7 @@ type Task struct {
 	ModuleSHA256 string          `json:"module_sha256"`
 	Input        json.RawMessage `json:"input"`
 	Deadline     time.Time       `json:"deadline"`
+	InputRef     *InputRef       `json:"input_ref,omitempty"` // when set, Input is empty: fetch the range
 }
 
 type ReportRequest struct {

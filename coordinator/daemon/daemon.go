@@ -29,8 +29,9 @@ type Config struct {
 	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
 	// listener. It is for operators on a private interface only: a profile
 	// reveals internals and costs CPU while it runs.
-	DebugAddr string
-	Logger    *slog.Logger
+	DebugAddr   string
+	Logger      *slog.Logger
+	MaxBlobSize int64 // largest input blob upload; 0: service.DefaultMaxBlobSize
 }
 
 // Coordinator is a started coordinator.
@@ -59,7 +60,8 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
-	svc := service.New(service.Options{Store: st, OperatorKey: cfg.OperatorKey, CheckModule: wasmcheck.Check, Logger: cfg.Logger})
+	svc := service.New(service.Options{Store: st, OperatorKey: cfg.OperatorKey, CheckModule: wasmcheck.Check, Logger: cfg.Logger,
+		MaxBlobSize: cfg.MaxBlobSize})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		st.Close()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -137,11 +136,12 @@ func (s *server) handleAppVersionUpload() http.HandlerFunc {
 func (s *server) handleJobSubmit() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req api.SubmitJobRequest
+		requestHash := hashingBody(r)
 		if err := decode(w, r, maxJobBody, &req); err != nil {
 			s.error(w, r, err)
 			return
 		}
-		inputs, err := splitJob(req)
+		inputs, chunks, err := splitJob(req)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -155,26 +155,18 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 		st, err := s.svc.SubmitJob(r.Context(), projectOf(r).ID, service.JobRequest{
 			App: req.App, Version: req.Version, Inputs: inputs, RewardMicros: req.RewardMicros,
 			Policy: req.Policy.Workunits(), Webhook: webhookOf(req.Webhook),
+			Chunks: chunks, BudgetCapMicros: req.BudgetCapMicros,
+			IdempotencyKey: r.Header.Get("Idempotency-Key"), RequestHash: requestHash(),
 		})
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, jobJSON(st.Job, nil, st.Escrow))
-	}
-}
-
-// splitJob expands the request's units with the splitter it names.
-func splitJob(req api.SubmitJobRequest) ([][]byte, error) {
-	switch {
-	case strings.TrimSpace(req.App) == "":
-		return nil, workunits.Errorf(workunits.EINVALID, "app is required")
-	case req.Units != nil && req.Sweep != nil:
-		return nil, workunits.Errorf(workunits.EINVALID, "give either units or sweep, not both")
-	case req.Sweep != nil:
-		return workunits.ExpandSweep(req.Sweep)
-	default:
-		return workunits.ListInputs(req.Units)
+		status := http.StatusCreated
+		if st.Replayed {
+			status = http.StatusOK
+		}
+		writeJSON(w, status, jobJSON(st.Job, nil, st.Escrow))
 	}
 }
 
@@ -240,7 +232,8 @@ func (s *server) handleJobResults() http.HandlerFunc {
 		enc := json.NewEncoder(bw)
 		for len(page) > 0 {
 			for _, u := range page {
-				if err := enc.Encode(api.Result{Seq: u.Seq, State: string(u.State), Error: u.Error, Input: u.Input, Output: u.Output}); err != nil {
+				if err := enc.Encode(api.Result{Seq: u.Seq, State: string(u.State), Error: u.Error, Input: u.Input, Output: u.Output,
+					InputRef: inputRefJSON(u.InputRef)}); err != nil {
 					return // the client went away
 				}
 			}

@@ -42,6 +42,9 @@ func (s *server) routes(r chi.Router) {
 			r.With(admin).Delete("/project/members/{memberID}", s.handleMemberRemove())
 			r.With(researcher).Post("/jobs/{jobID}/cancel", s.handleJobCancel())
 			r.With(researcher).Post("/jobs/{jobID}/retire", s.handleJobRetire())
+			r.With(researcher).Post("/blobs", s.handleBlobUpload())
+			r.With(viewer).Get("/blobs", s.handleBlobList())
+			r.With(viewer).Get("/blobs/{sha256}", s.handleBlobGet())
 		})
 
 		// Contributor side: sign up, attach hosts, see earnings.
@@ -55,6 +58,7 @@ func (s *server) routes(r chi.Router) {
 			r.Post("/work", s.handleWorkRequest())
 			r.Post("/reports", s.handleReports())
 			r.Get("/modules/{sha256}", s.handleModule())
+			r.Get("/blobs/{sha256}/range", s.handleBlobRange())
 			r.Get("/host/earnings", s.handleEarnings(func(r *http.Request) int64 { return hostOf(r).ContributorID }))
 		})
 	})

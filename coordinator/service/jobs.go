@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
@@ -18,6 +19,11 @@ type JobRequest struct {
 	Policy       workunits.Policy
 	RewardMicros int64
 	Webhook      *Webhook // told when the job ends; nil for none
+	// Chunks, instead of Inputs, cuts the units from an input blob.
+	Chunks          *workunits.ChunkSpec
+	BudgetCapMicros int64  // the most the job may cost; 0: no cap
+	IdempotencyKey  string // a repeat with this key returns the first job
+	RequestHash     string // tells a repeat from a different request under one key
 }
 
 // MaxRewardMicros bounds the reward per task.
@@ -27,6 +33,9 @@ const MaxRewardMicros = 1_000 * 1_000_000
 // aside from the project's budget the most the job can pay, so that every
 // validated task is paid. The status it returns has no progress yet.
 func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest) (JobStatus, error) {
+	if st, found, err := s.replay(ctx, projectID, req); found || err != nil {
+		return st, err
+	}
 	policy := req.Policy.WithDefaults()
 	if err := policy.Validate(); err != nil {
 		return JobStatus{}, err
@@ -34,7 +43,12 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 	if req.RewardMicros < 0 || req.RewardMicros > MaxRewardMicros {
 		return JobStatus{}, workunits.Errorf(workunits.EINVALID, "reward_micros must be between 0 and %d", MaxRewardMicros)
 	}
-	if len(req.Inputs) == 0 {
+	refs, err := s.cutChunks(ctx, projectID, req.Chunks)
+	if err != nil {
+		return JobStatus{}, err
+	}
+	nUnits := len(req.Inputs) + len(refs)
+	if nUnits == 0 {
 		return JobStatus{}, workunits.Errorf(workunits.EINVALID, "the job has no units")
 	}
 	if req.Webhook != nil {
@@ -42,9 +56,12 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 			return JobStatus{}, err
 		}
 	}
-	escrow, err := payouts.EscrowFor(len(req.Inputs), policy.MaxTotalReplicas, req.RewardMicros)
+	escrow, err := payouts.EscrowFor(nUnits, policy.MaxTotalReplicas, req.RewardMicros)
 	if err != nil {
 		return JobStatus{}, workunits.Errorf(workunits.EINVALID, "reward: %v", err)
+	}
+	if err := checkBudgetCap(req.BudgetCapMicros, escrow, nUnits, policy.MaxTotalReplicas, req.RewardMicros); err != nil {
+		return JobStatus{}, err
 	}
 	now := s.now()
 	var job workunits.Job
@@ -54,11 +71,11 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 			return err
 		}
 		job, err = tx.JobInsert(ctx, workunits.Job{ProjectID: projectID, AppVersionID: version.ID, Policy: policy,
-			RewardMicros: req.RewardMicros, State: workunits.JobActive, UnitCount: len(req.Inputs), CreatedAt: now})
+			RewardMicros: req.RewardMicros, State: workunits.JobActive, UnitCount: nUnits, CreatedAt: now})
 		if err != nil {
 			return err
 		}
-		units, err := tx.UnitInsertMany(ctx, job.ID, req.Inputs)
+		units, err := insertUnits(ctx, tx, projectID, job.ID, req.Inputs, refs)
 		if err != nil {
 			return err
 		}
@@ -86,8 +103,12 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 				return err
 			}
 		}
-		return nil
+		return rememberKey(ctx, tx, projectID, req, job)
 	})
+	if errors.Is(err, errKeyTaken) {
+		st, _, err := s.replay(ctx, projectID, req)
+		return st, err
+	}
 	if err != nil {
 		return JobStatus{}, fmt.Errorf("submitting job: %w", err)
 	}
@@ -102,6 +123,7 @@ type JobStatus struct {
 	Escrow   int64 // reward still set aside
 	// Lifecycle is when the job was retired and its webhook's delivery.
 	Lifecycle store.JobLifecycle
+	Replayed  bool // an earlier submission with the same Idempotency-Key made the job
 }
 
 // Job returns a project's job and its progress. Another project's job is
@@ -148,8 +170,10 @@ func (s *Service) JobResults(ctx context.Context, projectID, jobID int64, afterS
 		if err := notRetired(ctx, tx, jobID); err != nil {
 			return err
 		}
-		out, err = tx.JobResultList(ctx, jobID, afterSeq, limit)
-		return err
+		if out, err = tx.JobResultList(ctx, jobID, afterSeq, limit); err != nil {
+			return err
+		}
+		return withInputRefs(ctx, tx, jobID, afterSeq, out)
 	})
 	return out, err
 }

@@ -29,6 +29,8 @@ type Options struct {
 	CheckModule ModuleChecker
 	Now         func() time.Time
 	Logger      *slog.Logger
+	MaxBlobSize int64  // largest input blob; 0: DefaultMaxBlobSize
+	TempDir     string // where uploads wait while hashed; "": os.TempDir()
 }
 
 // Service implements every coordinator use case.
@@ -39,11 +41,16 @@ type Service struct {
 	clock           func() time.Time
 	log             *slog.Logger
 	hosts           hostCache
+	maxBlobSize     int64
+	tempDir         string
 }
 
 // New returns a Service over the given store.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger}
+	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger, maxBlobSize: o.MaxBlobSize, tempDir: o.TempDir}
+	if s.maxBlobSize <= 0 {
+		s.maxBlobSize = DefaultMaxBlobSize
+	}
 	if o.OperatorKey != "" {
 		s.operatorKeyHash = hashKey(o.OperatorKey)
 	}

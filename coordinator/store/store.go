@@ -37,6 +37,7 @@ type Store interface {
 type Tx interface {
 	KeyTx       // members and API keys: keys.go
 	LifecycleTx // cancel, retire, webhooks: lifecycle.go
+	InputTx
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.
@@ -355,6 +356,7 @@ type Lease struct {
 	ModuleSHA256 string
 	Input        []byte
 	DeadlineAt   time.Time
+	InputRef     *workunits.InputRef // when set, Input is empty
 }
 
 // JobProgress counts a job's units and tasks by state.
@@ -392,11 +394,12 @@ func (p *JobProgress) AddTasks(st workunits.TaskState, out workunits.Outcome, vs
 // UnitResult is a unit as the researcher sees it: its input and, once
 // validated, the canonical output.
 type UnitResult struct {
-	Seq    int
-	Input  []byte
-	State  workunits.UnitState
-	Error  string
-	Output []byte
+	Seq      int
+	Input    []byte
+	State    workunits.UnitState
+	Error    string
+	Output   []byte
+	InputRef *workunits.InputRef // when set, Input is empty
 }
 
 // LedgerAudit is what a check of the whole ledger found.

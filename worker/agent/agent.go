@@ -393,6 +393,9 @@ func (a *Agent) execute(ctx, runCtx context.Context, t api.Task, j Job) (res Res
 	if err := a.fetchModule(ctx, t.ModuleSHA256, j.ModulePath); err != nil {
 		return Result{}, 0, err
 	}
+	if err := a.fetchInput(ctx, t, j); err != nil {
+		return Result{}, 0, err
+	}
 	if err := a.cfg.Gate.Wait(ctx); err != nil {
 		return Result{}, 0, err
 	}

@@ -111,5 +111,5 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 		return nil, fmt.Errorf("leasing tasks: %w", err)
 	}
 	slices.SortFunc(leases, func(a, b store.Lease) int { return cmp.Compare(a.TaskID, b.TaskID) })
-	return leases, nil
+	return t.withInputRefs(ctx, leases)
 }

@@ -185,7 +185,10 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 		l.DeadlineAt = time.UnixMilli(deadline).UTC()
 		leases = append(leases, l)
 	}
-	return leases, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("loading leased tasks: %w", err)
+	}
+	return t.withInputRefs(ctx, leases)
 }
 
 func (t *Tx) TaskUnitsOverdue(ctx context.Context, now time.Time, limit int) ([]int64, error) {

@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Keys", testKeys},
 		{"Lifecycle", testLifecycle},
 		{"WebhookDeliveries", testWebhookDeliveries},
+		{"Inputs", testInputs},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })

@@ -1,0 +1,289 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/workunits"
+)
+
+// DefaultMaxBlobSize is the largest input blob unless Options.MaxBlobSize says otherwise.
+const DefaultMaxBlobSize = 1 << 30
+
+// MaxBlobPage bounds one page of a project's blob list.
+const MaxBlobPage = 1000
+
+// blobPartsPerTx is how many parts one transaction writes while storing a
+// blob: the upload never holds SQLite's single writer for long.
+const blobPartsPerTx = 8
+
+// UploadBlob stores an input blob read from body, which it copies to a
+// temporary file while hashing, never holding it in memory, and grants the
+// project its use. created is false if the project already had it. Bytes
+// already stored (by any project) are not stored again.
+func (s *Service) UploadBlob(ctx context.Context, projectID int64, body io.Reader) (b store.InputBlob, created bool, err error) {
+	f, err := os.CreateTemp(s.tempDir, "nightshift-blob-*")
+	if err != nil {
+		return b, false, fmt.Errorf("creating a temporary file for an upload: %w", err)
+	}
+	defer func() { f.Close(); os.Remove(f.Name()) }()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(body, s.maxBlobSize+1))
+	switch {
+	case err != nil:
+		return b, false, workunits.Errorf(workunits.EINVALID, "reading the upload: %v", err)
+	case n > s.maxBlobSize:
+		return b, false, workunits.Errorf(workunits.ETOOLARGE, "the blob is over %d bytes, the most this coordinator takes", s.maxBlobSize)
+	}
+	sha := hex.EncodeToString(h.Sum(nil))
+	now := s.now()
+	var stored bool
+	if err := s.store.InReadTx(ctx, func(tx store.Tx) error {
+		_, err := tx.InputBlobGet(ctx, sha)
+		stored = err == nil
+		if workunits.ErrorCode(err) == workunits.ENOTFOUND {
+			return nil
+		}
+		return err
+	}); err != nil {
+		return b, false, fmt.Errorf("looking up blob %s: %w", sha, err)
+	}
+	if !stored {
+		if err := s.storeBlobParts(ctx, sha, f); err != nil {
+			return b, false, err
+		}
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.InputBlobInsert(ctx, store.InputBlob{SHA256: sha, Size: n, PartSize: store.BlobPartSize, CreatedAt: now}); err != nil {
+			return err
+		}
+		if created, err = tx.ProjectBlobGrant(ctx, projectID, sha, now); err != nil {
+			return err
+		}
+		b, err = tx.ProjectBlobGet(ctx, projectID, sha)
+		return err
+	})
+	if err != nil {
+		return b, false, fmt.Errorf("recording blob %s: %w", sha, err)
+	}
+	if created {
+		s.log.Info("blob uploaded", "project", projectID, "sha256", sha, "size", n, "new", !stored)
+	}
+	return b, created, nil
+}
+
+// storeBlobParts writes the file's parts, a few per transaction. Parts of
+// a blob are the same whoever writes them, so two uploads of one blob at
+// once, even on two coordinators, only skip each other's parts.
+func (s *Service) storeBlobParts(ctx context.Context, sha string, f *os.File) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rereading the upload: %w", err)
+	}
+	buf := make([]byte, store.BlobPartSize)
+	var seq int64
+	for done := false; !done; {
+		err := s.store.InTx(ctx, func(tx store.Tx) error {
+			for range blobPartsPerTx {
+				n, err := io.ReadFull(f, buf)
+				if errors.Is(err, io.EOF) {
+					done = true
+					return nil
+				}
+				if errors.Is(err, io.ErrUnexpectedEOF) {
+					done = true
+				} else if err != nil {
+					return fmt.Errorf("rereading the upload: %w", err)
+				}
+				if err := tx.InputBlobPartPut(ctx, sha, seq, buf[:n]); err != nil {
+					return err
+				}
+				seq++
+				if done {
+					return nil
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("storing blob %s: %w", sha, err)
+		}
+	}
+	return nil
+}
+
+func checkSHA(sha string) error {
+	if !workunits.ValidSHA256(sha) {
+		return workunits.Errorf(workunits.EINVALID, "a blob is named by its SHA-256 in lowercase hex (64 digits), got %q", sha)
+	}
+	return nil
+}
+
+// Blob returns a blob the project uploaded and a reader of its bytes,
+// which reads one part at a time.
+func (s *Service) Blob(ctx context.Context, projectID int64, sha string) (store.InputBlob, io.Reader, error) {
+	if err := checkSHA(sha); err != nil {
+		return store.InputBlob{}, nil, err
+	}
+	var b store.InputBlob
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
+		b, err = tx.ProjectBlobGet(ctx, projectID, sha)
+		return err
+	})
+	if err != nil {
+		return b, nil, err
+	}
+	return b, s.blobReader(ctx, b, 0, b.Size), nil
+}
+
+// Blobs lists up to limit of the project's blobs after the one named by
+// after (a SHA-256; empty for the first page), in hash order.
+func (s *Service) Blobs(ctx context.Context, projectID int64, after string, limit int) ([]store.InputBlob, error) {
+	if after != "" && !workunits.ValidSHA256(after) {
+		return nil, workunits.Errorf(workunits.EINVALID, "after must be the sha256 of the last blob of the previous page, got %q", after)
+	}
+	if limit <= 0 || limit > MaxBlobPage {
+		limit = MaxBlobPage
+	}
+	var out []store.InputBlob
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
+		out, err = tx.ProjectBlobList(ctx, projectID, after, limit)
+		return err
+	})
+	return out, err
+}
+
+// HostBlobRange returns a reader of length bytes of a blob from offset,
+// for a host that has a task in progress whose input is in the blob. Any
+// other host is told the blob does not exist.
+func (s *Service) HostBlobRange(ctx context.Context, hostID int64, sha string, offset, length int64) (io.Reader, error) {
+	if err := checkSHA(sha); err != nil {
+		return nil, err
+	}
+	var b store.InputBlob
+	err := s.store.InReadTx(ctx, func(tx store.Tx) error {
+		inUse, err := tx.HostBlobInUse(ctx, hostID, sha)
+		if err != nil {
+			return err
+		}
+		if !inUse {
+			return workunits.Errorf(workunits.ENOTFOUND, "blob %s not found (no task of this host uses it)", sha)
+		}
+		b, err = tx.InputBlobGet(ctx, sha)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if offset < 0 || length < 0 || offset > b.Size || length > b.Size-offset {
+		return nil, workunits.Errorf(workunits.EINVALID, "range %d+%d is outside blob %s of %d bytes", offset, length, sha, b.Size)
+	}
+	return s.blobReader(ctx, b, offset, length), nil
+}
+
+// blobReader reads bytes [offset, offset+length) of a stored blob, one
+// part per read transaction.
+func (s *Service) blobReader(ctx context.Context, b store.InputBlob, offset, length int64) io.Reader {
+	return &blobReader{ctx: ctx, store: s.store, blob: b, pos: offset, end: offset + length}
+}
+
+type blobReader struct {
+	ctx      context.Context
+	store    store.Store
+	blob     store.InputBlob
+	pos, end int64
+	part     []byte // the rest of the current part, up to end
+}
+
+func (r *blobReader) Read(p []byte) (int, error) {
+	if len(r.part) == 0 {
+		if r.pos >= r.end {
+			return 0, io.EOF
+		}
+		seq := r.pos / r.blob.PartSize
+		var data []byte
+		err := r.store.InReadTx(r.ctx, func(tx store.Tx) (err error) {
+			data, err = tx.InputBlobPartGet(r.ctx, r.blob.SHA256, seq)
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("reading blob %s: %w", r.blob.SHA256, err)
+		}
+		from := r.pos - seq*r.blob.PartSize
+		if from > int64(len(data)) {
+			return 0, fmt.Errorf("reading blob %s: part %d is short", r.blob.SHA256, seq)
+		}
+		r.part = data[from:min(int64(len(data)), from+r.end-r.pos)]
+		if len(r.part) == 0 {
+			return 0, fmt.Errorf("reading blob %s: part %d is short", r.blob.SHA256, seq)
+		}
+	}
+	n := copy(p, r.part)
+	r.part = r.part[n:]
+	r.pos += int64(n)
+	return n, nil
+}
+
+// cutChunks cuts a project's blob into unit ranges as spec asks, reading
+// it a part at a time. A blob the project did not upload is not found.
+func (s *Service) cutChunks(ctx context.Context, projectID int64, spec *workunits.ChunkSpec) ([]workunits.InputRef, error) {
+	if spec == nil {
+		return nil, nil
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	var b store.InputBlob
+	if err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
+		b, err = tx.ProjectBlobGet(ctx, projectID, spec.Blob)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("chunks: %w", err)
+	}
+	var refs []workunits.InputRef
+	err := workunits.CutChunks(s.blobReader(ctx, b, 0, b.Size), *spec, func(r workunits.Range) error {
+		refs = append(refs, workunits.InputRef{Blob: b.SHA256, Offset: r.Offset, Length: r.Length, SHA256: r.SHA256})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cutting blob %s into chunks: %w", b.SHA256, err)
+	}
+	if len(refs) == 0 {
+		return nil, workunits.Errorf(workunits.EINVALID, "chunks: blob %s is empty, so the job would have no units", b.SHA256)
+	}
+	return refs, nil
+}
+
+// insertUnits creates a job's units from inline inputs or blob ranges.
+func insertUnits(ctx context.Context, tx store.Tx, projectID, jobID int64, inputs [][]byte, refs []workunits.InputRef) ([]workunits.Unit, error) {
+	if len(refs) > 0 {
+		// Again in this transaction: the blob may have gone since it was cut.
+		if _, err := tx.ProjectBlobGet(ctx, projectID, refs[0].Blob); err != nil {
+			return nil, err
+		}
+		return tx.UnitInsertRefs(ctx, jobID, refs)
+	}
+	return tx.UnitInsertMany(ctx, jobID, inputs)
+}
+
+// withInputRefs adds their input refs to results of units cut from blobs.
+func withInputRefs(ctx context.Context, tx store.Tx, jobID int64, afterSeq int, results []store.UnitResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	refs, err := tx.JobInputRefList(ctx, jobID, afterSeq, results[len(results)-1].Seq)
+	if err != nil {
+		return err
+	}
+	for i := range results {
+		if r, ok := refs[results[i].Seq]; ok {
+			results[i].InputRef = &r
+		}
+	}
+	return nil
+}
