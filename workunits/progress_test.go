@@ -62,3 +62,35 @@ func TestStderrTail(t *testing.T) {
 		}
 	}
 }
+
+func TestAdvanceRecordsWhenAUnitFinishes(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	now := t0.Add(time.Hour)
+	one := Policy{MinQuorum: 1, TargetReplicas: 1, MaxErrorReplicas: 0, MaxTotalReplicas: 1, Deadline: time.Hour}
+	two := Policy{MinQuorum: 2, TargetReplicas: 2, MaxErrorReplicas: 1, MaxTotalReplicas: 4, Deadline: time.Hour}
+	success := Task{ID: 1, UnitID: 9, HostID: 3, State: TaskOver, Outcome: OutcomeSuccess, ValidateState: ValidatePending, OutputSHA256: "a"}
+	failed := Task{ID: 1, UnitID: 9, HostID: 3, State: TaskOver, Outcome: OutcomeError, ValidateState: ValidatePending}
+	open := Unit{ID: 9, State: UnitOpen}
+	tests := []struct {
+		name   string
+		unit   Unit
+		tasks  []Task
+		policy Policy
+		state  UnitState
+		want   time.Time
+	}{
+		{"validated now", open, []Task{success}, one, UnitDone, now},
+		{"failed now", open, []Task{failed}, one, UnitFailed, now},
+		{"still open", open, []Task{success}, two, UnitOpen, time.Time{}},
+		{"finished before keeps its time", Unit{ID: 9, State: UnitDone, CanonicalTaskID: 1, FinishedAt: t0},
+			[]Task{func() Task { s := success; s.ValidateState = ValidateValid; return s }()}, one, UnitDone, t0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := Advance(tt.unit, tt.tasks, tt.policy, now)
+			if plan.Unit.State != tt.state || !plan.Unit.FinishedAt.Equal(tt.want) {
+				t.Errorf("unit %s finished at %v, want %s at %v", plan.Unit.State, plan.Unit.FinishedAt, tt.state, tt.want)
+			}
+		})
+	}
+}

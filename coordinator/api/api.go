@@ -105,6 +105,10 @@ type Progress struct {
 	Outcomes    map[string]int `json:"outcomes"`
 	Validations map[string]int `json:"validations"`
 	CPUSeconds  float64        `json:"cpu_seconds"`
+	Throughput  *Throughput    `json:"throughput,omitempty"`
+	ETASeconds  *float64       `json:"eta_seconds"` // open units ÷ the last hour's throughput; null when unknown
+	ETA         *time.Time     `json:"eta"`         // now + eta_seconds; null when unknown
+	Errors      *JobErrors     `json:"errors,omitempty"`
 }
 
 // Result is one line of a job's results (NDJSON): the unit's input and,

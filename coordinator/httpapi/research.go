@@ -207,7 +207,9 @@ func (s *server) handleJobGet() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, jobJSON(st.Job, &st.Progress, st.Escrow))
+		out := jobJSON(st.Job, &st.Progress, st.Escrow)
+		withStats(out.Progress, st.Stats)
+		writeJSON(w, http.StatusOK, out)
 	}
 }
 

@@ -25,8 +25,12 @@ func (s *server) routes(r chi.Router) {
 			r.Get("/project", s.handleProjectGet())
 			r.Post("/apps/{app}/versions", s.handleAppVersionUpload())
 			r.Post("/jobs", s.handleJobSubmit())
+			r.Get("/jobs", s.handleJobList())
 			r.Get("/jobs/{jobID}", s.handleJobGet())
-			r.Get("/jobs/{jobID}/results", s.handleJobResults())
+			r.Get("/jobs/{jobID}/results", s.handleJobResultsAs())
+			r.Get("/jobs/{jobID}/units", s.handleUnitList())
+			r.Get("/jobs/{jobID}/units/{seq}", s.handleUnitGet())
+			r.Get("/jobs/{jobID}/units/{seq}/output", s.handleUnitOutput())
 		})
 
 		// Contributor side: sign up, attach hosts, see earnings.

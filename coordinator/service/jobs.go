@@ -89,6 +89,7 @@ type JobStatus struct {
 	Job      workunits.Job
 	Progress store.JobProgress
 	Escrow   int64 // reward still set aside
+	Stats    ProgressStats
 }
 
 // Job returns a project's job and its progress. Another project's job is
@@ -100,6 +101,9 @@ func (s *Service) Job(ctx context.Context, projectID, jobID int64) (JobStatus, e
 			return err
 		}
 		if st.Progress, err = tx.JobProgress(ctx, jobID); err != nil {
+			return err
+		}
+		if st.Stats, err = s.progressStats(ctx, tx, st.Job, st.Progress); err != nil {
 			return err
 		}
 		st.Escrow, err = tx.LedgerBalance(ctx, payouts.JobEscrow(jobID))
