@@ -5,62 +5,46 @@ import (
 	"time"
 )
 
-// Throughput is how fast a job's units finish (done or failed), in units
-// per hour.
-type Throughput struct {
-	// LastHourUnitsPerHour is measured over the last hour, or over the
-	// job's age while it is younger than an hour.
-	LastHourUnitsPerHour float64 `json:"last_hour_units_per_hour"`
-	// LifetimeUnitsPerHour is measured from creation to now, or to when the
-	// job finished.
-	LifetimeUnitsPerHour float64 `json:"lifetime_units_per_hour"`
-}
-
-// JobErrors counts the job's tasks whose app failed and shows the latest.
-type JobErrors struct {
-	Count  int         `json:"count"`
-	Recent []TaskError `json:"recent"` // latest first
-}
-
-// TaskError is a failing task with the end of its stderr.
+// TaskError is a task whose app failed, with the end of its stderr.
 type TaskError struct {
 	TaskID     int64     `json:"task_id"`
-	UnitSeq    int       `json:"unit_seq"`
+	Seq        int       `json:"seq"` // the unit it ran
 	HostID     int64     `json:"host_id,omitempty"`
-	At         time.Time `json:"at"`
-	StderrTail string    `json:"stderr_tail"`
+	ReceivedAt time.Time `json:"received_at"`
+	Stderr     string    `json:"stderr"` // the last 2 KiB
 }
 
-// JobList is one page of a project's jobs, newest first. NextCursor, when
-// set, fetches the next page.
-type JobList struct {
+// JobPage is one page of a project's jobs, newest first. NextCursor, when
+// set, fetches the next page (pass it as ?cursor=).
+type JobPage struct {
 	Jobs       []Job  `json:"jobs"`
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// Unit is one unit of a job as listed: no output, no tasks.
-type Unit struct {
-	Seq             int             `json:"seq"`
-	State           string          `json:"state"`
-	Error           string          `json:"error,omitempty"`
-	Input           json.RawMessage `json:"input"`
-	CanonicalTaskID int64           `json:"canonical_task_id,omitempty"`
-	FinishedAt      *time.Time      `json:"finished_at,omitempty"`
+// UnitSummary is one unit of a job as listed: no output, no tasks.
+type UnitSummary struct {
+	Seq   int             `json:"seq"`
+	State string          `json:"state"`
+	Error string          `json:"error,omitempty"`
+	Input json.RawMessage `json:"input"`
 }
 
-// UnitList is one page of a job's units in seq order. NextCursor, when
+// UnitPage is one page of a job's units in seq order. NextCursor, when
 // set, fetches the next page (pass it as ?after=).
-type UnitList struct {
-	Units      []Unit `json:"units"`
-	NextCursor string `json:"next_cursor,omitempty"`
+type UnitPage struct {
+	Units      []UnitSummary `json:"units"`
+	NextCursor string        `json:"next_cursor,omitempty"`
 }
 
-// UnitDetail is a unit with its canonical output (base64 in JSON, absent
-// until validated) and every task issued for it.
-type UnitDetail struct {
-	Unit
-	Output []byte     `json:"output,omitempty"`
-	Tasks  []UnitTask `json:"tasks"`
+// Unit is a unit with its canonical output (base64 in JSON, absent until
+// validated) and every task issued for it, in id order.
+type Unit struct {
+	Seq    int             `json:"seq"`
+	State  string          `json:"state"`
+	Error  string          `json:"error,omitempty"`
+	Input  json.RawMessage `json:"input"`
+	Output []byte          `json:"output,omitempty"`
+	Tasks  []UnitTask      `json:"tasks"`
 }
 
 // UnitTask is one replica of a unit and how it ended.
@@ -72,6 +56,8 @@ type UnitTask struct {
 	HostID        int64      `json:"host_id,omitempty"`
 	CPUSeconds    float64    `json:"cpu_seconds"`
 	SentAt        *time.Time `json:"sent_at,omitempty"`
+	Deadline      *time.Time `json:"deadline,omitempty"`
 	ReceivedAt    *time.Time `json:"received_at,omitempty"`
-	StderrTail    string     `json:"stderr_tail,omitempty"`
+	OutputSHA256  string     `json:"output_sha256,omitempty"`
+	Stderr        string     `json:"stderr,omitempty"` // the last 2 KiB
 }

@@ -37,22 +37,22 @@ func (o ListOptions) query(cursorParam string) string {
 }
 
 // Jobs lists a page of the project's jobs, newest first.
-func (c *Client) Jobs(ctx context.Context, o ListOptions) (api.JobList, error) {
-	var out api.JobList
+func (c *Client) Jobs(ctx context.Context, o ListOptions) (api.JobPage, error) {
+	var out api.JobPage
 	err := c.doJSON(ctx, http.MethodGet, "/api/v1/jobs"+o.query("cursor"), nil, &out)
 	return out, err
 }
 
 // Units lists a page of a job's units in seq order.
-func (c *Client) Units(ctx context.Context, jobID int64, o ListOptions) (api.UnitList, error) {
-	var out api.UnitList
+func (c *Client) Units(ctx context.Context, jobID int64, o ListOptions) (api.UnitPage, error) {
+	var out api.UnitPage
 	err := c.doJSON(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/units", jobID)+o.query("after"), nil, &out)
 	return out, err
 }
 
 // Unit returns one unit of a job with its canonical output and tasks.
-func (c *Client) Unit(ctx context.Context, jobID int64, seq int) (api.UnitDetail, error) {
-	var out api.UnitDetail
+func (c *Client) Unit(ctx context.Context, jobID int64, seq int) (api.Unit, error) {
+	var out api.Unit
 	err := c.doJSON(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/units/%d", jobID, seq), nil, &out)
 	return out, err
 }

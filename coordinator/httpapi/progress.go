@@ -119,14 +119,14 @@ func timePtr(t time.Time) *time.Time {
 
 // withStats adds pace, ETA and the latest failures to a job's progress.
 func withStats(p *api.Progress, st service.ProgressStats) {
-	p.Throughput = &api.Throughput{LastHourUnitsPerHour: st.Pace.LastHour, LifetimeUnitsPerHour: st.Pace.Lifetime}
+	p.UnitsPerHour, p.UnitsPerHourLifetime = st.Pace.LastHour, st.Pace.Lifetime
 	if st.Pace.KnownETA {
-		secs, at := st.Pace.ETA.Seconds(), st.Now.Add(st.Pace.ETA)
-		p.ETASeconds, p.ETA = &secs, &at
+		secs := int64(st.Pace.ETA / time.Second)
+		p.ETASeconds = &secs
 	}
-	p.Errors = &api.JobErrors{Count: st.Errors, Recent: make([]api.TaskError, len(st.RecentErrors))}
+	p.Errors = make([]api.TaskError, len(st.RecentErrors))
 	for i, e := range st.RecentErrors {
-		p.Errors.Recent[i] = api.TaskError{TaskID: e.TaskID, UnitSeq: e.UnitSeq, HostID: e.HostID, At: e.ReceivedAt, StderrTail: e.Stderr}
+		p.Errors[i] = api.TaskError{TaskID: e.TaskID, Seq: e.UnitSeq, HostID: e.HostID, ReceivedAt: e.ReceivedAt, Stderr: e.Stderr}
 	}
 }
 
@@ -153,7 +153,7 @@ func (s *server) handleJobList() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		out := api.JobList{Jobs: make([]api.Job, len(page.Jobs))}
+		out := api.JobPage{Jobs: make([]api.Job, len(page.Jobs))}
 		for i, j := range page.Jobs {
 			out.Jobs[i] = jobJSON(j, nil, page.Escrows[j.ID])
 		}
@@ -165,9 +165,8 @@ func (s *server) handleJobList() http.HandlerFunc {
 	}
 }
 
-func unitJSON(u workunits.Unit) api.Unit {
-	return api.Unit{Seq: u.Seq, State: string(u.State), Error: u.Error, Input: rawJSON(u.Input),
-		CanonicalTaskID: u.CanonicalTaskID, FinishedAt: timePtr(u.FinishedAt)}
+func unitJSON(u workunits.Unit) api.UnitSummary {
+	return api.UnitSummary{Seq: u.Seq, State: string(u.State), Error: u.Error, Input: rawJSON(u.Input)}
 }
 
 // handleUnitList lists a job's units in seq order: ?state= filters,
@@ -200,7 +199,7 @@ func (s *server) handleUnitList() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		out := api.UnitList{Units: make([]api.Unit, len(units))}
+		out := api.UnitPage{Units: make([]api.UnitSummary, len(units))}
 		for i, u := range units {
 			out.Units[i] = unitJSON(u)
 		}
@@ -230,11 +229,13 @@ func (s *server) handleUnitGet() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		out := api.UnitDetail{Unit: unitJSON(d.Unit), Output: d.Output, Tasks: make([]api.UnitTask, len(d.Tasks))}
+		u := d.Unit
+		out := api.Unit{Seq: u.Seq, State: string(u.State), Error: u.Error, Input: rawJSON(u.Input), Output: d.Output,
+			Tasks: make([]api.UnitTask, len(d.Tasks))}
 		for i, t := range d.Tasks {
 			out.Tasks[i] = api.UnitTask{ID: t.ID, State: string(t.State), Outcome: string(t.Outcome), ValidateState: string(t.ValidateState),
-				HostID: t.HostID, CPUSeconds: t.CPUTime.Seconds(), SentAt: timePtr(t.SentAt), ReceivedAt: timePtr(t.ReceivedAt),
-				StderrTail: t.Stderr}
+				HostID: t.HostID, CPUSeconds: t.CPUTime.Seconds(), SentAt: timePtr(t.SentAt), Deadline: timePtr(t.DeadlineAt),
+				ReceivedAt: timePtr(t.ReceivedAt), OutputSHA256: t.OutputSHA256, Stderr: t.Stderr}
 		}
 		writeJSON(w, http.StatusOK, out)
 	}
