@@ -34,6 +34,9 @@ func Advance(u Unit, tasks []Task, p Policy, now time.Time) Plan {
 	if a.unit.State.Terminal() {
 		a.withdrawUnsent()
 	}
+	if a.unit.State.Terminal() && !u.State.Terminal() {
+		a.unit.FinishedAt = now
+	}
 	plan.Unit = a.unit
 	for i, t := range a.tasks {
 		if !a.changed[i] {

@@ -92,4 +92,5 @@ type Unit struct {
 	State           UnitState
 	CanonicalTaskID int64 // 0 until validated
 	Error           string
+	FinishedAt      time.Time // when it became done or failed; zero while open
 }

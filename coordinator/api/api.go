@@ -115,6 +115,16 @@ type Progress struct {
 	Outcomes    map[string]int `json:"outcomes"`
 	Validations map[string]int `json:"validations"`
 	CPUSeconds  float64        `json:"cpu_seconds"`
+	// Throughput in units finished (done or failed) per hour: over the last
+	// hour (or the job's age, if younger), and over the job's life.
+	UnitsPerHour         float64 `json:"units_per_hour"`
+	UnitsPerHourLifetime float64 `json:"units_per_hour_lifetime"`
+	// ETASeconds is open units ÷ UnitsPerHour; null when unknown (nothing
+	// finished in the last hour, or the job is not running).
+	ETASeconds *int64 `json:"eta_seconds"`
+	// Errors are the latest tasks whose app failed, latest first; how many
+	// failed in all is Outcomes["error"].
+	Errors []TaskError `json:"errors"`
 }
 
 // Result is one line of a job's results (NDJSON): the unit's input and,

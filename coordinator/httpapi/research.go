@@ -203,7 +203,9 @@ func (s *server) handleJobGet() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, jobStatusJSON(st))
+		out := jobStatusJSON(st)
+		withStats(out.Progress, st.Stats)
+		writeJSON(w, http.StatusOK, out)
 	}
 }
 

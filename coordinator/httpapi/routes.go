@@ -33,7 +33,7 @@ func (s *server) routes(r chi.Router) {
 			r.With(researcher).Post("/apps/{app}/versions", s.handleAppVersionUpload())
 			r.With(researcher).Post("/jobs", s.handleJobSubmit())
 			r.With(viewer).Get("/jobs/{jobID}", s.handleJobGet())
-			r.With(viewer).Get("/jobs/{jobID}/results", s.handleJobResults())
+			r.With(viewer).Get("/jobs/{jobID}/results", s.handleJobResultsAs())
 			r.With(admin).Get("/project/keys", s.handleKeyList())
 			r.With(admin).Post("/project/keys", s.handleKeyCreate())
 			r.With(admin).Delete("/project/keys/{keyID}", s.handleKeyRevoke())
@@ -45,6 +45,10 @@ func (s *server) routes(r chi.Router) {
 			r.With(researcher).Post("/blobs", s.handleBlobUpload())
 			r.With(viewer).Get("/blobs", s.handleBlobList())
 			r.With(viewer).Get("/blobs/{sha256}", s.handleBlobGet())
+			r.With(viewer).Get("/jobs", s.handleJobList())
+			r.With(viewer).Get("/jobs/{jobID}/units", s.handleUnitList())
+			r.With(viewer).Get("/jobs/{jobID}/units/{seq}", s.handleUnitGet())
+			r.With(viewer).Get("/jobs/{jobID}/units/{seq}/output", s.handleUnitOutput())
 		})
 
 		// Contributor side: sign up, attach hosts, see earnings.

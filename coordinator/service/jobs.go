@@ -124,6 +124,7 @@ type JobStatus struct {
 	// Lifecycle is when the job was retired and its webhook's delivery.
 	Lifecycle store.JobLifecycle
 	Replayed  bool // an earlier submission with the same Idempotency-Key made the job
+	Stats     ProgressStats
 }
 
 // Job returns a project's job and its progress. Another project's job is
@@ -135,6 +136,9 @@ func (s *Service) Job(ctx context.Context, projectID, jobID int64) (JobStatus, e
 			return err
 		}
 		if st.Progress, err = tx.JobProgress(ctx, jobID); err != nil {
+			return err
+		}
+		if st.Stats, err = s.progressStats(ctx, tx, st.Job, st.Progress); err != nil {
 			return err
 		}
 		if st.Escrow, err = tx.LedgerBalance(ctx, payouts.JobEscrow(jobID)); err != nil {

@@ -149,6 +149,8 @@ type Tx interface {
 	LedgerAudit(ctx context.Context) (LedgerAudit, error)
 
 	ContributorEarnings(ctx context.Context, contributorID int64) ([]HostEarnings, error)
+
+	ProgressTx
 }
 
 // LedgerRecord records one transaction with LedgerRecordMany.

@@ -220,12 +220,16 @@ func (t *Tx) UnitUpdateMany(ctx context.Context, units []workunits.Unit) error {
 		return nil
 	}
 	ids, states, canonical, errs := make([]int64, len(units)), make([]string, len(units)), make([]int64, len(units)), make([]string, len(units))
+	finished := make([]pgtype.Timestamptz, len(units))
 	for i, u := range units {
 		ids[i], states[i], canonical[i], errs[i] = u.ID, string(u.State), u.CanonicalTaskID, u.Error
+		finished[i] = nullTS(u.FinishedAt)
 	}
-	tag, err := t.tx.Exec(ctx, `UPDATE units u SET state = x.state, canonical_task_id = nullif(x.canonical, 0), error = x.error
-		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[]) AS x(id, state, canonical, error)
-		WHERE u.id = x.id`, ids, states, canonical, errs)
+	// A unit's finish time, once set, is kept: it finishes once.
+	tag, err := t.tx.Exec(ctx, `UPDATE units u SET state = x.state, canonical_task_id = nullif(x.canonical, 0), error = x.error,
+			finished_at = coalesce(u.finished_at, x.finished)
+		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[]) AS x(id, state, canonical, error, finished)
+		WHERE u.id = x.id`, ids, states, canonical, errs, finished)
 	if err != nil {
 		return fmt.Errorf("updating %d units: %w", len(units), err)
 	}

@@ -235,7 +235,9 @@ func (t *Tx) UnitUpdateMany(ctx context.Context, units []workunits.Unit) error {
 	if len(units) == 0 {
 		return nil
 	}
-	stmt, err := t.tx.PrepareContext(ctx, `UPDATE units SET state = ?, canonical_task_id = ?, error = ? WHERE id = ?`)
+	// A unit's finish time, once set, is kept: it finishes once.
+	stmt, err := t.tx.PrepareContext(ctx, `UPDATE units SET state = ?, canonical_task_id = ?, error = ?,
+		finished_at = coalesce(finished_at, ?) WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("preparing unit update: %w", err)
 	}
@@ -245,7 +247,7 @@ func (t *Tx) UnitUpdateMany(ctx context.Context, units []workunits.Unit) error {
 		if u.CanonicalTaskID != 0 {
 			canonical = u.CanonicalTaskID
 		}
-		if _, err := stmt.ExecContext(ctx, u.State, canonical, u.Error, u.ID); err != nil {
+		if _, err := stmt.ExecContext(ctx, u.State, canonical, u.Error, millis(u.FinishedAt), u.ID); err != nil {
 			return fmt.Errorf("updating unit %d: %w", u.ID, err)
 		}
 	}

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Lifecycle", testLifecycle},
 		{"WebhookDeliveries", testWebhookDeliveries},
 		{"Inputs", testInputs},
+		{"Progress", testProgress},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })
