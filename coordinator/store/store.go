@@ -35,6 +35,7 @@ type Store interface {
 
 // Tx is everything the coordinator can do inside a transaction.
 type Tx interface {
+	SigningTx
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	ProjectGetByKeyHash(ctx context.Context, keyHash string) (workunits.Project, error)
@@ -59,7 +60,8 @@ type Tx interface {
 	// AppVersionInsert adds the next version of an app, creating the app
 	// on its first version.
 	AppVersionInsert(ctx context.Context, p AppVersionInsertParams) (workunits.AppVersion, error)
-	// AppVersionGet finds a project's app version; version 0 means the latest.
+	// AppVersionGet finds a project's app version; version 0 means the
+	// latest one not deprecated.
 	AppVersionGet(ctx context.Context, projectID int64, appName string, version int) (workunits.AppVersion, error)
 
 	JobInsert(ctx context.Context, job workunits.Job) (workunits.Job, error)
@@ -328,6 +330,8 @@ type AppVersionInsertParams struct {
 	ModuleSHA256 string
 	Size         int64
 	Now          time.Time
+	Signature    []byte
+	Estimates    workunits.Estimates
 }
 
 type TaskLeaseParams struct {
@@ -339,13 +343,16 @@ type TaskLeaseParams struct {
 
 // Lease is a task handed to a host, with what the host needs to run it.
 type Lease struct {
-	TaskID       int64
-	UnitID       int64
-	JobID        int64
-	AppName      string
-	ModuleSHA256 string
-	Input        []byte
-	DeadlineAt   time.Time
+	TaskID          int64
+	UnitID          int64
+	JobID           int64
+	AppName         string
+	ModuleSHA256    string
+	Input           []byte
+	DeadlineAt      time.Time
+	ProjectID       int64
+	ModuleSignature []byte // the app version's, over the module's SHA-256
+	SigningKey      []byte // the project's ed25519 public key; nil if none
 }
 
 // JobProgress counts a job's units and tasks by state.
