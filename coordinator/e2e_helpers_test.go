@@ -68,6 +68,7 @@ type bundle struct {
 	operator *client.Client
 	research *client.Client
 	project  api.Project
+	signer   *client.Signer // the project's signing key
 }
 
 func setup(t *testing.T) *bundle {
@@ -86,7 +87,10 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	b.research = b.operator.WithKey(b.project.APIKey)
-	if _, err := b.research.UploadAppVersion(ctx, "markers", markers); err != nil {
+	if b.signer, err = b.operator.EnrollSigner(ctx, b.project.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.signer.Upload(ctx, b.research, "markers", markers); err != nil {
 		t.Fatal(err)
 	}
 	return b

@@ -20,7 +20,8 @@ type ErrorBody struct {
 }
 
 type CreateProjectRequest struct {
-	Name string `json:"name"`
+	Name             string `json:"name"`
+	SigningPublicKey string `json:"signing_public_key,omitempty"` // base64 of the 32-byte ed25519 key
 }
 
 type Project struct {
@@ -31,6 +32,9 @@ type Project struct {
 	Currency     string    `json:"currency"`
 	// APIKey is returned once, when the project is created.
 	APIKey string `json:"api_key,omitempty"`
+	// SigningPublicKey verifies the project's app versions (base64 of the
+	// 32-byte ed25519 key); empty until the operator sets one.
+	SigningPublicKey string `json:"signing_public_key,omitempty"`
 }
 
 type FundRequest struct {
@@ -50,6 +54,11 @@ type AppVersion struct {
 	SHA256    string    `json:"sha256"`
 	Size      int64     `json:"size"`
 	CreatedAt time.Time `json:"created_at"`
+	// Signature is the base64 ed25519 signature over the module's raw SHA-256.
+	Signature    string     `json:"signature"`
+	Estimates    Estimates  `json:"estimates"`
+	Deprecated   bool       `json:"deprecated"`
+	DeprecatedAt *time.Time `json:"deprecated_at,omitempty"`
 }
 
 // Policy is a job's redundancy policy; zero fields take the defaults.
@@ -161,6 +170,12 @@ type Task struct {
 	ModuleSHA256 string          `json:"module_sha256"`
 	Input        json.RawMessage `json:"input"`
 	Deadline     time.Time       `json:"deadline"`
+	ProjectID    int64           `json:"project_id"`
+	// ModuleSignature is the ed25519 signature over the module's raw
+	// SHA-256, and SigningKey the project's public key (base64 in JSON):
+	// the worker checks both, and pins the key, before running anything.
+	ModuleSignature []byte `json:"module_signature"`
+	SigningKey      []byte `json:"signing_key"`
 }
 
 type ReportRequest struct {

@@ -16,6 +16,7 @@ func (s *server) routes(r chi.Router) {
 		// Operator: projects and money coming in.
 		r.With(s.requireOperator).Post("/projects", s.handleProjectCreate())
 		r.With(s.requireOperator).Post("/projects/{projectID}/funds", s.handleProjectFund())
+		r.With(s.requireOperator).Put("/projects/{projectID}/signing-key", s.handleProjectSigningKey())
 		r.With(s.requireOperator).Get("/ledger/audit", s.handleLedgerAudit())
 		r.With(s.requireOperator).Get("/credits/refused", s.handleRefusedCredits())
 
@@ -23,7 +24,11 @@ func (s *server) routes(r chi.Router) {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireProject)
 			r.Get("/project", s.handleProjectGet())
+			r.Get("/apps", s.handleAppList())
+			r.Get("/apps/{app}/versions", s.handleAppVersionList())
 			r.Post("/apps/{app}/versions", s.handleAppVersionUpload())
+			r.Get("/apps/{app}/versions/{version}", s.handleAppVersionGet())
+			r.Post("/apps/{app}/versions/{version}/deprecate", s.handleAppVersionDeprecate())
 			r.Post("/jobs", s.handleJobSubmit())
 			r.Get("/jobs/{jobID}", s.handleJobGet())
 			r.Get("/jobs/{jobID}/results", s.handleJobResults())

@@ -27,6 +27,12 @@ func checkName(field, name string) (string, error) {
 // CreateProject creates a research project and returns its API key, which
 // is shown this once and stored only as a hash.
 func (s *Service) CreateProject(ctx context.Context, name string) (workunits.Project, string, error) {
+	return s.createProject(ctx, name, nil)
+}
+
+// createProject is CreateProject, also running then, if not nil, in the
+// transaction that inserts the project.
+func (s *Service) createProject(ctx context.Context, name string, then func(store.Tx, workunits.Project) error) (workunits.Project, string, error) {
 	name, err := checkName("name", name)
 	if err != nil {
 		return workunits.Project{}, "", err
@@ -35,6 +41,9 @@ func (s *Service) CreateProject(ctx context.Context, name string) (workunits.Pro
 	var p workunits.Project
 	err = s.store.InTx(ctx, func(tx store.Tx) (err error) {
 		p, err = tx.ProjectInsert(ctx, store.ProjectInsertParams{Name: name, KeyHash: hashKey(key), Now: s.now()})
+		if err == nil && then != nil {
+			err = then(tx, p)
+		}
 		return err
 	})
 	if err != nil {
