@@ -69,6 +69,7 @@ type bundle struct {
 	research *client.Client
 	project  api.Project
 	signer   *client.Signer // the project's signing key
+	dbPath   string         // the coordinator's SQLite database
 }
 
 func setup(t *testing.T) *bundle {
@@ -76,9 +77,10 @@ func setup(t *testing.T) *bundle {
 	ctx := context.Background()
 	markers, _ := buildPrograms(t)
 	opKey := service.NewKey(service.OperatorKeyPrefix)
-	coord := daemontest.Start(t, daemon.Config{DB: "sqlite:" + filepath.Join(t.TempDir(), "test.db"), OperatorKey: opKey,
+	dbPath := filepath.Join(t.TempDir(), "test.db")
+	coord := daemontest.Start(t, daemon.Config{DB: "sqlite:" + dbPath, OperatorKey: opKey,
 		BackgroundInterval: 100 * time.Millisecond})
-	b := &bundle{coord: coord, operator: client.New(coord.URL, opKey, nil)}
+	b := &bundle{coord: coord, operator: client.New(coord.URL, opKey, nil), dbPath: dbPath}
 	var err error
 	if b.project, err = b.operator.CreateProject(ctx, "test lab"); err != nil {
 		t.Fatal(err)
