@@ -101,7 +101,7 @@ func (s *server) handleProjectGet() http.HandlerFunc {
 			return
 		}
 		writeJSON(w, http.StatusOK, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, BudgetMicros: budget, Currency: payouts.Currency,
-			SigningPublicKey: encodeKey(signingKey)})
+			SigningPublicKey: encodeOptional(signingKey)})
 	}
 }
 

@@ -29,8 +29,8 @@ func (s *server) createProject(ctx context.Context, req api.CreateProjectRequest
 	return s.svc.CreateProjectWithSigningKey(ctx, req.Name, key)
 }
 
-// encodeKey is a key as the API shows it: empty when there is none.
-func encodeKey(key []byte) string {
+// encodeOptional is a key or signature as the API shows it: empty when there is none.
+func encodeOptional(key []byte) string {
 	if len(key) == 0 {
 		return ""
 	}
@@ -64,7 +64,7 @@ func (s *server) handleProjectSigningKey() http.HandlerFunc {
 
 func versionJSON(v workunits.AppVersion) api.AppVersion {
 	out := api.AppVersion{App: v.AppName, Version: v.Version, SHA256: v.ModuleSHA256, Size: v.Size, CreatedAt: v.CreatedAt,
-		Signature: encodeKey(v.Signature), Estimates: api.EstimatesOf(v.Estimates), Deprecated: !v.DeprecatedAt.IsZero()}
+		Signature: encodeOptional(v.Signature), Estimates: api.EstimatesOf(v.Estimates), Deprecated: !v.DeprecatedAt.IsZero()}
 	if out.Deprecated {
 		out.DeprecatedAt = &v.DeprecatedAt
 	}
