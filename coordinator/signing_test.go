@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -98,7 +99,7 @@ func TestSigningKeys(t *testing.T) {
 	if err != nil || p3.SigningPublicKey != "" {
 		t.Fatalf("POST /projects without a key = %+v, %v", p3, err)
 	}
-	if got, err := b.operator.SetSigningKey(ctx, p3.ID, other); err != nil || got.PublicKey != other || got.ProjectID != p3.ID {
+	if got, err := b.operator.SetSigningKey(ctx, p3.ID, other); err != nil || got.SigningPublicKey != other || got.ID != p3.ID || got.Name != "third lab" {
 		t.Errorf("PUT signing-key = %+v, %v", got, err)
 	}
 	if got, err := b.operator.WithKey(p3.APIKey).Project(ctx); err != nil || got.SigningPublicKey != other {
@@ -152,14 +153,14 @@ func TestAppVersions(t *testing.T) {
 	// The same module again is a new version, with its own estimates, and
 	// its bytes are stored once.
 	blobs := b.blobCount(t)
-	est := api.Estimates{Ops: 3e12, MemoryMiB: 512, DiskMiB: 10, DeadlineSeconds: 7200}
 	v2, err := b.research.UploadAppVersion(ctx, "markers", client.AppUpload{Module: markers,
-		Signature: signing.Sign(b.signer.Key, markers), Estimates: est})
+		Signature: signing.Sign(b.signer.Key, markers), Ops: 3e12, MemoryMiB: 512, DiskMiB: 10, DeadlineSeconds: 7200})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v2.Version != 2 || v2.Estimates != est || v2.Deprecated || v2.Signature != signing.Encode(signing.Sign(b.signer.Key, markers)) {
-		t.Errorf("second upload = %+v, want version 2 with estimates %+v and its signature", v2, est)
+	if v2.Version != 2 || v2.Ops != 3e12 || v2.MemoryMiB != 512 || v2.DiskMiB != 10 || v2.DeadlineSeconds != 7200 ||
+		v2.DeprecatedAt != nil || v2.Signature != signing.Encode(signing.Sign(b.signer.Key, markers)) {
+		t.Errorf("second upload = %+v, want version 2 with the estimates given and its signature", v2)
 	}
 	if n := b.blobCount(t); n != blobs {
 		t.Errorf("blobs after uploading the same module again = %d, want %d", n, blobs)
@@ -168,10 +169,10 @@ func TestAppVersions(t *testing.T) {
 	if err != nil || len(versions) != 2 || versions[0].SHA256 != versions[1].SHA256 {
 		t.Fatalf("GET versions = %+v, %v; want two versions of one module", versions, err)
 	}
-	if def := versions[0].Estimates; def != (api.Estimates{Ops: 1e12, MemoryMiB: 256, DiskMiB: 64, DeadlineSeconds: 3600}) {
-		t.Errorf("version 1's estimates = %+v, want the defaults", def)
+	if v1 := versions[0]; v1.Ops != 1e12 || v1.MemoryMiB != 256 || v1.DiskMiB != 64 || v1.DeadlineSeconds != 3600 {
+		t.Errorf("version 1 = %+v, want the default estimates", v1)
 	}
-	if got, err := b.research.AppVersion(ctx, "markers", 2); err != nil || got != v2 {
+	if got, err := b.research.AppVersion(ctx, "markers", 2); err != nil || !reflect.DeepEqual(got, v2) {
 		t.Errorf("GET version 2 = %+v, %v; want %+v", got, err, v2)
 	}
 	if apps, err := b.research.Apps(ctx); err != nil || len(apps) != 1 || apps[0].Name != "markers" || apps[0].Versions != 2 || apps[0].LatestVersion != 2 {
@@ -185,7 +186,7 @@ func TestAppVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	dep, err := b.research.DeprecateAppVersion(ctx, "markers", 2)
-	if err != nil || !dep.Deprecated || dep.DeprecatedAt == nil {
+	if err != nil || dep.DeprecatedAt == nil {
 		t.Fatalf("deprecate = %+v, %v", dep, err)
 	}
 	again, err := b.research.DeprecateAppVersion(ctx, "markers", 2)

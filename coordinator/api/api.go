@@ -55,10 +55,13 @@ type AppVersion struct {
 	Size      int64     `json:"size"`
 	CreatedAt time.Time `json:"created_at"`
 	// Signature is the base64 ed25519 signature over the module's raw SHA-256.
-	Signature    string     `json:"signature"`
-	Estimates    Estimates  `json:"estimates"`
-	Deprecated   bool       `json:"deprecated"`
-	DeprecatedAt *time.Time `json:"deprecated_at,omitempty"`
+	Signature string `json:"signature"`
+	// Resource estimates for one unit; see workunits.Estimates.
+	Ops             int64      `json:"ops"`
+	MemoryMiB       int        `json:"memory_mib"`
+	DiskMiB         int        `json:"disk_mib"`
+	DeadlineSeconds int        `json:"deadline_seconds"`
+	DeprecatedAt    *time.Time `json:"deprecated_at,omitempty"` // absent while new jobs may use it
 }
 
 // Policy is a job's redundancy policy; zero fields take the defaults.

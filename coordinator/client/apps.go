@@ -15,19 +15,22 @@ import (
 )
 
 // AppUpload is a new app version: the module, its signature (see
-// signing.Sign) and resource estimates, zero fields taking the
+// signing.Sign) and resource estimates for one unit, zero ones taking the
 // coordinator's defaults.
 type AppUpload struct {
-	Module    []byte
-	Signature []byte
-	Estimates api.Estimates
+	Module          []byte
+	Signature       []byte
+	Ops             int64
+	MemoryMiB       int
+	DiskMiB         int
+	DeadlineSeconds int
 }
 
 // UploadAppVersion uploads a signed module as the next version of app.
 func (c *Client) UploadAppVersion(ctx context.Context, app string, up AppUpload) (api.AppVersion, error) {
 	q := url.Values{}
-	for name, n := range map[string]int64{"ops": up.Estimates.Ops, "memory_mib": int64(up.Estimates.MemoryMiB),
-		"disk_mib": int64(up.Estimates.DiskMiB), "deadline_seconds": int64(up.Estimates.DeadlineSeconds)} {
+	for name, n := range map[string]int64{"ops": up.Ops, "memory_mib": int64(up.MemoryMiB),
+		"disk_mib": int64(up.DiskMiB), "deadline_seconds": int64(up.DeadlineSeconds)} {
 		if n != 0 {
 			q.Set(name, strconv.FormatInt(n, 10))
 		}
@@ -92,8 +95,8 @@ func (c *Client) CreateProjectWith(ctx context.Context, req api.CreateProjectReq
 
 // SetSigningKey sets the ed25519 public key (base64) that a project's app
 // versions must be signed with.
-func (c *Client) SetSigningKey(ctx context.Context, projectID int64, publicKey string) (api.SigningKey, error) {
-	var out api.SigningKey
+func (c *Client) SetSigningKey(ctx context.Context, projectID int64, publicKey string) (api.Project, error) {
+	var out api.Project
 	err := c.doJSON(ctx, http.MethodPut, fmt.Sprintf("/api/v1/projects/%d/signing-key", projectID),
 		api.SigningKeyRequest{PublicKey: publicKey}, &out)
 	return out, err

@@ -13,6 +13,7 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/coordinator/signing"
+	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -54,18 +55,26 @@ func (s *server) handleProjectSigningKey() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		if err := s.svc.SetProjectSigningKey(r.Context(), id, key); err != nil {
+		p, err := s.svc.SetProjectSigningKey(r.Context(), id, key)
+		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, api.SigningKey{ProjectID: id, PublicKey: signing.Encode(key)})
+		budget, err := s.svc.ProjectBudget(r.Context(), p.ID)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, BudgetMicros: budget,
+			Currency: payouts.Currency, SigningPublicKey: signing.Encode(key)})
 	}
 }
 
 func versionJSON(v workunits.AppVersion) api.AppVersion {
 	out := api.AppVersion{App: v.AppName, Version: v.Version, SHA256: v.ModuleSHA256, Size: v.Size, CreatedAt: v.CreatedAt,
-		Signature: encodeOptional(v.Signature), Estimates: api.EstimatesOf(v.Estimates), Deprecated: !v.DeprecatedAt.IsZero()}
-	if out.Deprecated {
+		Signature: encodeOptional(v.Signature), Ops: v.Estimates.Ops, MemoryMiB: v.Estimates.MemoryMiB,
+		DiskMiB: v.Estimates.DiskMiB, DeadlineSeconds: int(v.Estimates.Deadline / time.Second)}
+	if !v.DeprecatedAt.IsZero() {
 		out.DeprecatedAt = &v.DeprecatedAt
 	}
 	return out
@@ -156,7 +165,7 @@ func (s *server) handleAppList() http.HandlerFunc {
 		}
 		out := make([]api.App, len(apps))
 		for i, a := range apps {
-			out[i] = api.App{Name: a.Name, Versions: a.Versions, LatestVersion: a.Latest, CreatedAt: a.CreatedAt}
+			out[i] = api.App{Name: a.Name, Versions: a.Versions, LatestVersion: a.Latest}
 		}
 		writeJSON(w, http.StatusOK, out)
 	}

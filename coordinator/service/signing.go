@@ -37,17 +37,22 @@ func (s *Service) CreateProjectWithSigningKey(ctx context.Context, name string, 
 // leaked project key must not let anyone swap it. Workers pin the first
 // key they see for a project and refuse another, so replacing a key in
 // use stops those workers running the project's tasks.
-func (s *Service) SetProjectSigningKey(ctx context.Context, projectID int64, key ed25519.PublicKey) error {
+func (s *Service) SetProjectSigningKey(ctx context.Context, projectID int64, key ed25519.PublicKey) (workunits.Project, error) {
 	if len(key) != ed25519.PublicKeySize {
-		return workunits.Errorf(workunits.EINVALID, "public_key must be %d bytes", ed25519.PublicKeySize)
+		return workunits.Project{}, workunits.Errorf(workunits.EINVALID, "public_key must be %d bytes", ed25519.PublicKeySize)
 	}
-	if err := s.store.InTx(ctx, func(tx store.Tx) error {
-		return tx.ProjectSigningKeySet(ctx, projectID, key)
+	var p workunits.Project
+	if err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		if err := tx.ProjectSigningKeySet(ctx, projectID, key); err != nil {
+			return err
+		}
+		p, err = tx.ProjectGet(ctx, projectID)
+		return err
 	}); err != nil {
-		return fmt.Errorf("setting the signing key of project %d: %w", projectID, err)
+		return p, fmt.Errorf("setting the signing key of project %d: %w", projectID, err)
 	}
 	s.log.Info("project signing key set", "project", projectID, "key", signing.Encode(key))
-	return nil
+	return p, nil
 }
 
 // ProjectSigningKey returns the project's public key, nil if none is set.

@@ -33,6 +33,5 @@ type AppSummary struct {
 	Versions int // how many, deprecated ones included
 	// Latest is the highest version not deprecated, which jobs naming no
 	// version get; 0 if every version is deprecated.
-	Latest    int
-	CreatedAt time.Time // of its first version
+	Latest int
 }

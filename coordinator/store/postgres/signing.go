@@ -36,7 +36,7 @@ func (t *Tx) ProjectSigningKeyGet(ctx context.Context, projectID int64) ([]byte,
 
 func (t *Tx) AppList(ctx context.Context, projectID int64) ([]store.AppSummary, error) {
 	rows, err := t.tx.Query(ctx, `SELECT a.name, count(v.id),
-			coalesce(max(v.version) FILTER (WHERE v.deprecated_at IS NULL), 0), min(v.created_at)
+			coalesce(max(v.version) FILTER (WHERE v.deprecated_at IS NULL), 0)
 		FROM apps a LEFT JOIN app_versions v ON v.app_id = a.id
 		WHERE a.project_id = $1 GROUP BY a.id, a.name ORDER BY a.name`, projectID)
 	if err != nil {
@@ -44,11 +44,7 @@ func (t *Tx) AppList(ctx context.Context, projectID int64) ([]store.AppSummary, 
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AppSummary, error) {
 		var a store.AppSummary
-		var created pgtype.Timestamptz
-		err := row.Scan(&a.Name, &a.Versions, &a.Latest, &created)
-		if created.Valid {
-			a.CreatedAt = created.Time.UTC()
-		}
+		err := row.Scan(&a.Name, &a.Versions, &a.Latest)
 		return a, err
 	})
 	if err != nil {

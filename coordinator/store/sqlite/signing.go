@@ -36,7 +36,7 @@ func (t *Tx) ProjectSigningKeyGet(ctx context.Context, projectID int64) ([]byte,
 
 func (t *Tx) AppList(ctx context.Context, projectID int64) ([]store.AppSummary, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT a.name, count(v.id),
-			coalesce(max(CASE WHEN v.deprecated_at IS NULL THEN v.version END), 0), coalesce(min(v.created_at), 0)
+			coalesce(max(CASE WHEN v.deprecated_at IS NULL THEN v.version END), 0)
 		FROM apps a LEFT JOIN app_versions v ON v.app_id = a.id
 		WHERE a.project_id = ? GROUP BY a.id, a.name ORDER BY a.name`, projectID)
 	if err != nil {
@@ -46,11 +46,9 @@ func (t *Tx) AppList(ctx context.Context, projectID int64) ([]store.AppSummary, 
 	out := []store.AppSummary{}
 	for rows.Next() {
 		var a store.AppSummary
-		var created int64
-		if err := rows.Scan(&a.Name, &a.Versions, &a.Latest, &created); err != nil {
+		if err := rows.Scan(&a.Name, &a.Versions, &a.Latest); err != nil {
 			return nil, fmt.Errorf("listing the apps of project %d: %w", projectID, err)
 		}
-		a.CreatedAt = time.UnixMilli(created).UTC()
 		out = append(out, a)
 	}
 	return out, rows.Err()
