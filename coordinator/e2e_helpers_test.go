@@ -68,6 +68,8 @@ type bundle struct {
 	operator *client.Client
 	research *client.Client
 	project  api.Project
+	signer   *client.Signer // the project's signing key
+	dbPath   string         // the coordinator's SQLite database
 }
 
 func setup(t *testing.T) *bundle {
@@ -75,9 +77,10 @@ func setup(t *testing.T) *bundle {
 	ctx := context.Background()
 	markers, _ := buildPrograms(t)
 	opKey := service.NewKey(service.OperatorKeyPrefix)
-	coord := daemontest.Start(t, daemon.Config{DB: "sqlite:" + filepath.Join(t.TempDir(), "test.db"), OperatorKey: opKey,
+	dbPath := filepath.Join(t.TempDir(), "test.db")
+	coord := daemontest.Start(t, daemon.Config{DB: "sqlite:" + dbPath, OperatorKey: opKey,
 		BackgroundInterval: 100 * time.Millisecond})
-	b := &bundle{coord: coord, operator: client.New(coord.URL, opKey, nil)}
+	b := &bundle{coord: coord, operator: client.New(coord.URL, opKey, nil), dbPath: dbPath}
 	var err error
 	if b.project, err = b.operator.CreateProject(ctx, "test lab"); err != nil {
 		t.Fatal(err)
@@ -86,7 +89,10 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	b.research = b.operator.WithKey(b.project.APIKey)
-	if _, err := b.research.UploadAppVersion(ctx, "markers", markers); err != nil {
+	if b.signer, err = b.operator.EnrollSigner(ctx, b.project.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.signer.Upload(ctx, b.research, "markers", markers); err != nil {
 		t.Fatal(err)
 	}
 	return b

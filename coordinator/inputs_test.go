@@ -21,6 +21,7 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/daemon"
 	"github.com/nightshift-platform/nightshift/coordinator/daemon/daemontest"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
+	"github.com/nightshift-platform/nightshift/coordinator/signing"
 	"github.com/nightshift-platform/nightshift/coordinator/store/postgres/pgtest"
 	"github.com/nightshift-platform/nightshift/workunits"
 	"github.com/nightshift-platform/nightshift/workunits/chunkstat"
@@ -81,6 +82,10 @@ func (b *bundle) secondProject(t *testing.T) *client.Client {
 		t.Fatal(err)
 	}
 	if _, err := b.operator.FundProject(ctx, p.ID, api.FundRequest{AmountMicros: 10_000_000, IdempotencyKey: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	// The same signer as the first project's, so b.signer uploads to both.
+	if _, err := b.operator.SetSigningKey(ctx, p.ID, signing.Encode(signing.PublicKey(b.signer.Key))); err != nil {
 		t.Fatal(err)
 	}
 	return b.operator.WithKey(p.APIKey)
@@ -355,7 +360,7 @@ func TestIdempotencyKey(t *testing.T) {
 	// Keys are per project.
 	other := b.secondProject(t)
 	markers, _ := buildPrograms(t)
-	if _, err := other.UploadAppVersion(ctx, "markers", markers); err != nil {
+	if _, err := b.signer.Upload(ctx, other, "markers", markers); err != nil {
 		t.Fatal(err)
 	}
 	if j, created, err := other.SubmitJobOnce(ctx, "key-1", req); err != nil || !created || j.ID == first.ID {
@@ -387,7 +392,11 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 				t.Fatal(err)
 			}
 			research := op.WithKey(p.APIKey)
-			if _, err := research.UploadAppVersion(ctx, "table", emptyModule); err != nil {
+			signer, err := op.EnrollSigner(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := signer.Upload(ctx, research, "table", emptyModule); err != nil {
 				t.Fatal(err)
 			}
 			req := api.SubmitJobRequest{App: "table", Units: []json.RawMessage{json.RawMessage(`1`), json.RawMessage(`2`)},
@@ -454,7 +463,7 @@ func buildChunkstat(t *testing.T) []byte {
 func TestChunksJobEndToEnd(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	if _, err := b.research.UploadAppVersion(ctx, "chunkstat", buildChunkstat(t)); err != nil {
+	if _, err := b.signer.Upload(ctx, b.research, "chunkstat", buildChunkstat(t)); err != nil {
 		t.Fatal(err)
 	}
 	data := fasta(10)

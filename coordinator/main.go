@@ -35,6 +35,8 @@ const usage = `usage:
   coordinator demo [--json] [--keep] [--data DIR]          run the main job end to end on this machine
   coordinator serve [--addr ADDR] [--data DIR] [--db URL]   run a coordinator
   coordinator migrate [--data DIR] [--db URL]               bring the database schema up to date and exit
+  coordinator keygen -out KEY.pem                           make a project signing key; prints the public key
+  coordinator sign -key KEY.pem APP.wasm                    print the signature for an app version upload
 
   --db is postgres://… (PostgreSQL) or sqlite:PATH (embedded; the default is sqlite:DATA/nightshift.db)`
 
@@ -50,6 +52,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args[1:], getenv, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], getenv, stderr)
+	case "keygen":
+		return runKeygen(args[1:], stdout, stderr)
+	case "sign":
+		return runSign(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -57,7 +57,11 @@ func TestTwoCoordinatorsShareOneJob(t *testing.T) {
 	if _, err := coords[1].FundProject(ctx, project.ID, api.FundRequest{AmountMicros: funding, IdempotencyKey: "f"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := coords[0].WithKey(project.APIKey).UploadAppVersion(ctx, "table", emptyModule); err != nil {
+	signer, err := coords[1].EnrollSigner(ctx, project.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signer.Upload(ctx, coords[0].WithKey(project.APIKey), "table", emptyModule); err != nil {
 		t.Fatal(err)
 	}
 	inputs := make([]json.RawMessage, units)

@@ -45,6 +45,9 @@ type AppVersion struct {
 	ModuleSHA256 string // lowercase hex
 	Size         int64
 	CreatedAt    time.Time
+	Signature    []byte    // ed25519, by the project's key, over the module's raw SHA-256
+	Estimates    Estimates // what one unit costs to run
+	DeprecatedAt time.Time // zero while new jobs may use the version
 }
 
 // JobState is where a job is in its life.

@@ -20,8 +20,9 @@ type ErrorBody struct {
 }
 
 type CreateProjectRequest struct {
-	Name  string        `json:"name"`
-	Admin *ProjectAdmin `json:"admin,omitempty"` // the first member; "admin" with no email if absent
+	Name             string        `json:"name"`
+	Admin            *ProjectAdmin `json:"admin,omitempty"`              // the first member; "admin" with no email if absent
+	SigningPublicKey string        `json:"signing_public_key,omitempty"` // base64 of the 32-byte ed25519 key
 }
 
 type Project struct {
@@ -32,6 +33,9 @@ type Project struct {
 	Currency     string    `json:"currency"`
 	// APIKey is returned once, when the project is created.
 	APIKey string `json:"api_key,omitempty"`
+	// SigningPublicKey verifies the project's app versions (base64 of the
+	// 32-byte ed25519 key); empty until the operator sets one.
+	SigningPublicKey string `json:"signing_public_key,omitempty"`
 }
 
 type FundRequest struct {
@@ -51,6 +55,14 @@ type AppVersion struct {
 	SHA256    string    `json:"sha256"`
 	Size      int64     `json:"size"`
 	CreatedAt time.Time `json:"created_at"`
+	// Signature is the base64 ed25519 signature over the module's raw SHA-256.
+	Signature string `json:"signature"`
+	// Resource estimates for one unit; see workunits.Estimates.
+	Ops             int64      `json:"ops"`
+	MemoryMiB       int        `json:"memory_mib"`
+	DiskMiB         int        `json:"disk_mib"`
+	DeadlineSeconds int        `json:"deadline_seconds"`
+	DeprecatedAt    *time.Time `json:"deprecated_at,omitempty"` // absent while new jobs may use it
 }
 
 // Policy is a job's redundancy policy; zero fields take the defaults.
@@ -189,6 +201,12 @@ type Task struct {
 	Input        json.RawMessage `json:"input"`
 	Deadline     time.Time       `json:"deadline"`
 	InputRef     *InputRef       `json:"input_ref,omitempty"` // when set, Input is empty: fetch the range
+	ProjectID    int64           `json:"project_id"`
+	// ModuleSignature is the ed25519 signature over the module's raw
+	// SHA-256, and SigningKey the project's public key (base64 in JSON):
+	// the worker checks both, and pins the key, before running anything.
+	ModuleSignature []byte `json:"module_signature"`
+	SigningKey      []byte `json:"signing_key"`
 }
 
 type ReportRequest struct {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -76,10 +77,13 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	return nil
 }
 
-func (c *Client) send(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, method, path, contentType string, body io.Reader, header ...http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	for _, h := range header {
+		maps.Copy(req.Header, h)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -152,12 +156,6 @@ func (c *Client) Project(ctx context.Context) (api.Project, error) {
 	var p api.Project
 	err := c.doJSON(ctx, http.MethodGet, "/api/v1/project", nil, &p)
 	return p, err
-}
-
-func (c *Client) UploadAppVersion(ctx context.Context, app string, module []byte) (api.AppVersion, error) {
-	var v api.AppVersion
-	err := c.do(ctx, http.MethodPost, "/api/v1/apps/"+app+"/versions", "application/wasm", bytes.NewReader(module), &v)
-	return v, err
 }
 
 func (c *Client) SubmitJob(ctx context.Context, req api.SubmitJobRequest) (api.Job, error) {

@@ -10,8 +10,8 @@ import (
 
 // Operator calls on projects.
 
-// CreateProjectWith creates a project as req says, naming its first
-// member if req.Admin is set.
+// CreateProjectWith creates a project as req says: its first member if
+// req.Admin is set, its signing key if req.SigningPublicKey is.
 func (c *Client) CreateProjectWith(ctx context.Context, req api.CreateProjectRequest) (api.Project, error) {
 	var p api.Project
 	err := c.doJSON(ctx, http.MethodPost, "/api/v1/projects", req, &p)

@@ -172,7 +172,13 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	research := operator.WithKey(project.APIKey)
-	version, err := research.UploadAppVersion(ctx, "markers", module)
+	// The demo makes the project's signing key itself; a real project
+	// makes it with 'coordinator keygen' and signs offline.
+	signer, err := operator.EnrollSigner(ctx, project.ID)
+	if err != nil {
+		return err
+	}
+	version, err := signer.Upload(ctx, research, "markers", module)
 	if err != nil {
 		return err
 	}

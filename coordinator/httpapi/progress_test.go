@@ -74,7 +74,11 @@ func setupProgress(t *testing.T) *progressBundle {
 			t.Fatal(err)
 		}
 		*c = op.WithKey(p.APIKey)
-		if _, err := (*c).UploadAppVersion(ctx, "app", []byte("\x00asm\x01\x00\x00\x00")); err != nil {
+		signer, err := op.EnrollSigner(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := signer.Upload(ctx, *c, "app", []byte("\x00asm\x01\x00\x00\x00")); err != nil {
 			t.Fatal(err)
 		}
 	}

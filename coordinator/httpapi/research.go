@@ -3,12 +3,8 @@ package httpapi
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
@@ -24,17 +20,13 @@ func (s *server) handleProjectCreate() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		np := service.NewProject{Name: req.Name}
-		if req.Admin != nil {
-			np.Admin = &service.NewMember{Name: req.Admin.Name, Email: req.Admin.Email}
-		}
-		p, key, err := s.svc.CreateProjectWith(r.Context(), np)
+		p, key, err := s.createProject(r.Context(), req)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusCreated, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt,
-			Currency: payouts.Currency, APIKey: key})
+			Currency: payouts.Currency, APIKey: key, SigningPublicKey: req.SigningPublicKey})
 	}
 }
 
@@ -102,34 +94,13 @@ func (s *server) handleProjectGet() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, BudgetMicros: budget, Currency: payouts.Currency})
-	}
-}
-
-func (s *server) handleAppVersionUpload() http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ct := r.Header.Get("Content-Type")
-		if ct != "application/wasm" && ct != "application/octet-stream" {
-			s.error(w, r, workunits.Errorf(workunits.EINVALID, "upload the module as the body with Content-Type application/wasm, got %q", ct))
-			return
-		}
-		module, err := io.ReadAll(http.MaxBytesReader(w, r.Body, service.MaxModuleSize))
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.error(w, r, workunits.Errorf(workunits.ETOOLARGE, "module is over %d bytes", tooBig.Limit))
-			return
-		}
-		if err != nil {
-			s.error(w, r, workunits.Errorf(workunits.EINVALID, "reading the upload: %v", err))
-			return
-		}
-		v, err := s.svc.UploadAppVersion(r.Context(), projectOf(r).ID, chi.URLParam(r, "app"), module)
+		signingKey, err := s.svc.ProjectSigningKey(r.Context(), p.ID)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, api.AppVersion{App: v.AppName, Version: v.Version, SHA256: v.ModuleSHA256,
-			Size: v.Size, CreatedAt: v.CreatedAt})
+		writeJSON(w, http.StatusOK, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, BudgetMicros: budget, Currency: payouts.Currency,
+			SigningPublicKey: encodeOptional(signingKey)})
 	}
 }
 

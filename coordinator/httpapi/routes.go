@@ -21,6 +21,7 @@ func (s *server) routes(r chi.Router) {
 		r.With(s.requireOperator).Get("/projects/{projectID}", s.handleProjectShow())
 		r.With(s.requireOperator).Patch("/projects/{projectID}", s.handleProjectUpdate())
 		r.With(s.requireOperator).Post("/projects/{projectID}/funds", s.handleProjectFund())
+		r.With(s.requireOperator).Put("/projects/{projectID}/signing-key", s.handleProjectSigningKey())
 		r.With(s.requireOperator).Get("/ledger/audit", s.handleLedgerAudit())
 		r.With(s.requireOperator).Get("/credits/refused", s.handleRefusedCredits())
 
@@ -49,6 +50,10 @@ func (s *server) routes(r chi.Router) {
 			r.With(viewer).Get("/jobs/{jobID}/units", s.handleUnitList())
 			r.With(viewer).Get("/jobs/{jobID}/units/{seq}", s.handleUnitGet())
 			r.With(viewer).Get("/jobs/{jobID}/units/{seq}/output", s.handleUnitOutput())
+			r.With(viewer).Get("/apps", s.handleAppList())
+			r.With(viewer).Get("/apps/{app}/versions", s.handleAppVersionList())
+			r.With(viewer).Get("/apps/{app}/versions/{version}", s.handleAppVersionGet())
+			r.With(researcher).Post("/apps/{app}/versions/{version}/deprecate", s.handleAppVersionDeprecate())
 		})
 
 		// Contributor side: sign up, attach hosts, see earnings.

@@ -91,7 +91,8 @@ func (s *server) handleWorkRequest() http.HandlerFunc {
 		}
 		out := api.WorkResponse{Tasks: make([]api.Task, len(leases))}
 		for i, l := range leases {
-			out.Tasks[i] = api.Task{ID: l.TaskID, JobID: l.JobID, App: l.AppName, ModuleSHA256: l.ModuleSHA256, Input: l.Input, Deadline: l.DeadlineAt}
+			out.Tasks[i] = api.Task{ID: l.TaskID, JobID: l.JobID, App: l.AppName, ModuleSHA256: l.ModuleSHA256, Input: l.Input, Deadline: l.DeadlineAt,
+				ProjectID: l.ProjectID, ModuleSignature: l.ModuleSignature, SigningKey: l.SigningKey}
 			if l.InputRef != nil {
 				out.Tasks[i].Input, out.Tasks[i].InputRef = nil, inputRefJSON(l.InputRef)
 			}

@@ -36,6 +36,7 @@ type fixture struct {
 	jobs    []int64
 	units   int
 	funding int64 // paid into the project; what is not credited comes back to its budget
+	signer  *client.Signer
 	// outputs maps a unit's input to the output every honest host returns.
 	outputs map[string][]byte
 }
@@ -54,7 +55,7 @@ func setup(ctx context.Context, cfg config, hc *http.Client, log *slog.Logger) (
 	if err := fx.createProject(ctx, cfg, units); err != nil {
 		return nil, err
 	}
-	if _, err := fx.project.UploadAppVersion(ctx, appName, emptyModule); err != nil {
+	if _, err := fx.signer.Upload(ctx, fx.project, appName, emptyModule); err != nil {
 		return nil, fmt.Errorf("uploading the app: %w", err)
 	}
 	accountKeys, err := createContributors(ctx, cfg, client.New(cfg.urls[0], "", hc))
@@ -95,6 +96,9 @@ func (fx *fixture) createProject(ctx context.Context, cfg config, units int) err
 		return fmt.Errorf("creating the project: %w", err)
 	}
 	fx.project = fx.operator.WithKey(p.APIKey)
+	if fx.signer, err = fx.operator.EnrollSigner(ctx, p.ID); err != nil {
+		return fmt.Errorf("setting the project's signing key: %w", err)
+	}
 	escrow, err := payouts.EscrowFor(units, jobPolicy(cfg).Workunits().WithDefaults().MaxTotalReplicas, cfg.reward)
 	if err != nil {
 		return fmt.Errorf("funding the project: %w", err)

@@ -18,14 +18,30 @@ var appNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // wasmMagic is the preamble of every binary WebAssembly module, version 1.
 var wasmMagic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
 
-// UploadAppVersion stores module as the next version of the project's app.
-func (s *Service) UploadAppVersion(ctx context.Context, projectID int64, appName string, module []byte) (workunits.AppVersion, error) {
+// AppUpload is a new version of an app as a researcher uploads it.
+type AppUpload struct {
+	App       string
+	Module    []byte
+	Signature []byte              // ed25519 over the module's raw SHA-256, by the project's key
+	Estimates workunits.Estimates // zero fields take workunits.DefaultEstimates
+}
+
+// UploadAppVersion stores up.Module as the next version of the project's
+// app, once it compiles and its signature verifies against the project's
+// signing key. The same module may be uploaded again as a new version; its
+// bytes are stored once.
+func (s *Service) UploadAppVersion(ctx context.Context, projectID int64, up AppUpload) (workunits.AppVersion, error) {
+	appName, module := up.App, up.Module
 	if !appNamePattern.MatchString(appName) {
 		return workunits.AppVersion{}, workunits.Errorf(workunits.EINVALID,
 			"app name %q must be 1–63 lowercase letters, digits, '-' or '_', starting with a letter or digit", appName)
 	}
 	if len(module) > MaxModuleSize {
 		return workunits.AppVersion{}, workunits.Errorf(workunits.ETOOLARGE, "module is %d bytes, the limit is %d", len(module), MaxModuleSize)
+	}
+	est := up.Estimates.WithDefaults()
+	if err := est.Validate(); err != nil {
+		return workunits.AppVersion{}, err
 	}
 	if !bytes.HasPrefix(module, wasmMagic) {
 		return workunits.AppVersion{}, workunits.Errorf(workunits.EINVALID, "upload is not a WebAssembly module (no \\0asm version 1 header)")
@@ -36,11 +52,16 @@ func (s *Service) UploadAppVersion(ctx context.Context, projectID int64, appName
 	sha := workunits.Hash(module)
 	var v workunits.AppVersion
 	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+		// Read in the transaction, so an upload racing a key change is
+		// checked against the key it is stored under.
+		if err := checkSignature(ctx, tx, projectID, module, up.Signature); err != nil {
+			return err
+		}
 		if err := tx.BlobPut(ctx, sha, module); err != nil {
 			return err
 		}
 		v, err = tx.AppVersionInsert(ctx, store.AppVersionInsertParams{ProjectID: projectID, AppName: appName,
-			ModuleSHA256: sha, Size: int64(len(module)), Now: s.now()})
+			ModuleSHA256: sha, Size: int64(len(module)), Now: s.now(), Signature: up.Signature, Estimates: est})
 		return err
 	})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 // already expanded by a splitter.
 type JobRequest struct {
 	App          string
-	Version      int // 0: the latest
+	Version      int // 0: the latest not deprecated
 	Inputs       [][]byte
 	Policy       workunits.Policy
 	RewardMicros int64
@@ -69,6 +69,9 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 		version, err := tx.AppVersionGet(ctx, projectID, req.App, req.Version)
 		if err != nil {
 			return err
+		}
+		if !version.DeprecatedAt.IsZero() {
+			return workunits.Errorf(workunits.ECONFLICT, "version %d of app %q is deprecated: name a current version, or 0 for the latest", version.Version, req.App)
 		}
 		job, err = tx.JobInsert(ctx, workunits.Job{ProjectID: projectID, AppVersionID: version.ID, Policy: policy,
 			RewardMicros: req.RewardMicros, State: workunits.JobActive, UnitCount: nUnits, CreatedAt: now})

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"strings"
 
@@ -64,8 +65,9 @@ func (m NewMember) check() (NewMember, error) {
 // NewProject is a project to create. Admin, if set, is the member holding
 // the first key; without one it is a member named "admin" with no email.
 type NewProject struct {
-	Name  string
-	Admin *NewMember // Role is ignored: the first member is an admin
+	Name       string
+	Admin      *NewMember        // Role is ignored: the first member is an admin
+	SigningKey ed25519.PublicKey // nil: the operator sets one later
 }
 
 // CreateProjectWith creates a research project with its first member, an
@@ -86,10 +88,15 @@ func (s *Service) CreateProjectWith(ctx context.Context, np NewProject) (workuni
 		}
 		params.AdminName, params.AdminEmail = admin.Name, admin.Email
 	}
+	if np.SigningKey != nil && len(np.SigningKey) != ed25519.PublicKeySize {
+		return workunits.Project{}, "", workunits.Errorf(workunits.EINVALID, "signing_public_key must be %d bytes", ed25519.PublicKeySize)
+	}
 	var p workunits.Project
 	err = s.store.InTx(ctx, func(tx store.Tx) (err error) {
-		p, err = tx.ProjectInsert(ctx, params)
-		return err
+		if p, err = tx.ProjectInsert(ctx, params); err != nil || np.SigningKey == nil {
+			return err
+		}
+		return tx.ProjectSigningKeySet(ctx, p.ID, np.SigningKey)
 	})
 	if err != nil {
 		return p, "", fmt.Errorf("creating project: %w", err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nightshift-platform/nightshift/coordinator/signing"
 	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/coordinator/store/sqlite"
 	"github.com/nightshift-platform/nightshift/payouts"
@@ -42,10 +43,15 @@ func setupOn(t *testing.T, st store.Store) *testBundle {
 	b := &testBundle{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
 	b.svc = New(Options{Store: st, OperatorKey: "nso_test", Now: func() time.Time { return b.now },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if b.project, _, err = b.svc.CreateProject(ctx, "lab"); err != nil {
+	signer, err := signing.GenerateKey()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.svc.UploadAppVersion(ctx, b.project.ID, "app", wasmHeader); err != nil {
+	if b.project, _, err = b.svc.CreateProjectWith(ctx, NewProject{Name: "lab", SigningKey: signing.PublicKey(signer)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.UploadAppVersion(ctx, b.project.ID, AppUpload{App: "app", Module: wasmHeader,
+		Signature: signing.Sign(signer, wasmHeader)}); err != nil {
 		t.Fatal(err)
 	}
 	return b

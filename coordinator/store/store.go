@@ -38,6 +38,7 @@ type Tx interface {
 	KeyTx       // members and API keys: keys.go
 	LifecycleTx // cancel, retire, webhooks: lifecycle.go
 	InputTx
+	SigningTx
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.
@@ -63,7 +64,8 @@ type Tx interface {
 	// AppVersionInsert adds the next version of an app, creating the app
 	// on its first version.
 	AppVersionInsert(ctx context.Context, p AppVersionInsertParams) (workunits.AppVersion, error)
-	// AppVersionGet finds a project's app version; version 0 means the latest.
+	// AppVersionGet finds a project's app version; version 0 means the
+	// latest one not deprecated.
 	AppVersionGet(ctx context.Context, projectID int64, appName string, version int) (workunits.AppVersion, error)
 
 	JobInsert(ctx context.Context, job workunits.Job) (workunits.Job, error)
@@ -340,6 +342,8 @@ type AppVersionInsertParams struct {
 	ModuleSHA256 string
 	Size         int64
 	Now          time.Time
+	Signature    []byte
+	Estimates    workunits.Estimates
 }
 
 type TaskLeaseParams struct {
@@ -351,14 +355,17 @@ type TaskLeaseParams struct {
 
 // Lease is a task handed to a host, with what the host needs to run it.
 type Lease struct {
-	TaskID       int64
-	UnitID       int64
-	JobID        int64
-	AppName      string
-	ModuleSHA256 string
-	Input        []byte
-	DeadlineAt   time.Time
-	InputRef     *workunits.InputRef // when set, Input is empty
+	TaskID          int64
+	UnitID          int64
+	JobID           int64
+	AppName         string
+	ModuleSHA256    string
+	Input           []byte
+	DeadlineAt      time.Time
+	ProjectID       int64
+	ModuleSignature []byte              // the app version's, over the module's SHA-256
+	SigningKey      []byte              // the project's ed25519 public key; nil if none
+	InputRef        *workunits.InputRef // when set, Input is empty
 }
 
 // JobProgress counts a job's units and tasks by state.

@@ -30,8 +30,6 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/client"
 	"github.com/nightshift-platform/nightshift/worker/atomicfile"
 	"github.com/nightshift-platform/nightshift/worker/pace"
-	"github.com/nightshift-platform/nightshift/worker/sandbox"
-	"github.com/nightshift-platform/nightshift/workunits"
 )
 
 // Config wires an Agent.
@@ -60,6 +58,7 @@ type Agent struct {
 	log *slog.Logger
 
 	modMu sync.Mutex // one download of a module at a time
+	pins  keyPins    // projects' signing keys, trusted on first use
 
 	mu       sync.Mutex
 	running  map[int64]*runningTask
@@ -390,7 +389,7 @@ func (a *Agent) execute(ctx, runCtx context.Context, t api.Task, j Job) (res Res
 		a.mu.Unlock()
 		signal(a.roomNow)
 	}()
-	if err := a.fetchModule(ctx, t.ModuleSHA256, j.ModulePath); err != nil {
+	if err := a.fetchModule(ctx, t, j.ModulePath); err != nil {
 		return Result{}, 0, err
 	}
 	if err := a.fetchInput(ctx, t, j); err != nil {
@@ -452,27 +451,6 @@ func (a *Agent) checkpointAll() {
 		})
 	}
 	wg.Wait()
-}
-
-// fetchModule makes sure the module is on disk at path, checked against
-// its hash: before every run, since a file on disk may have been changed.
-func (a *Agent) fetchModule(ctx context.Context, sha, path string) error {
-	a.modMu.Lock()
-	defer a.modMu.Unlock()
-	if m, err := os.ReadFile(path); err == nil && workunits.Hash(m) == sha {
-		return nil
-	}
-	m, err := a.cfg.Client.Module(ctx, sha)
-	if err != nil {
-		return fmt.Errorf("downloading module: %w", err)
-	}
-	if workunits.Hash(m) != sha {
-		return fmt.Errorf("downloaded module %s: %w", sha, sandbox.ErrHashMismatch)
-	}
-	if err := atomicfile.Write(path, m, 0o600); err != nil {
-		return fmt.Errorf("keeping module %s: %w", sha, err)
-	}
-	return nil
 }
 
 // Status reports the running tasks and the counts so far.

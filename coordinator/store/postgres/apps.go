@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/workunits"
@@ -46,28 +47,31 @@ func (t *Tx) AppVersionInsert(ctx context.Context, p store.AppVersionInsertParam
 		p.ProjectID, p.AppName).Scan(&appID); err != nil {
 		return workunits.AppVersion{}, fmt.Errorf("locking app %q: %w", p.AppName, err)
 	}
-	v := workunits.AppVersion{AppID: appID, AppName: p.AppName, ModuleSHA256: p.ModuleSHA256, Size: p.Size, CreatedAt: ts(p.Now)}
-	if err := t.tx.QueryRow(ctx, `INSERT INTO app_versions (app_id, version, module_sha256, size, created_at)
-		SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4 FROM app_versions WHERE app_id = $1
-		RETURNING id, version`, appID, p.ModuleSHA256, p.Size, v.CreatedAt).Scan(&v.ID, &v.Version); err != nil {
+	v := workunits.AppVersion{AppID: appID, AppName: p.AppName, ModuleSHA256: p.ModuleSHA256, Size: p.Size, CreatedAt: ts(p.Now),
+		Signature: p.Signature, Estimates: p.Estimates.WithDefaults()}
+	if v.Signature == nil {
+		v.Signature = []byte{} // stored empty, not NULL
+	}
+	if err := t.tx.QueryRow(ctx, `INSERT INTO app_versions (app_id, version, module_sha256, size, created_at,
+			signature, est_ops, est_memory_mib, est_disk_mib, est_deadline_seconds)
+		SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 FROM app_versions WHERE app_id = $1
+		RETURNING id, version`, appID, p.ModuleSHA256, p.Size, v.CreatedAt, v.Signature, v.Estimates.Ops,
+		v.Estimates.MemoryMiB, v.Estimates.DiskMiB, int64(v.Estimates.Deadline/time.Second)).Scan(&v.ID, &v.Version); err != nil {
 		return workunits.AppVersion{}, fmt.Errorf("inserting the next version of app %q: %w", p.AppName, err)
 	}
 	return v, nil
 }
 
 func (t *Tx) AppVersionGet(ctx context.Context, projectID int64, appName string, version int) (workunits.AppVersion, error) {
-	var v workunits.AppVersion
-	err := t.tx.QueryRow(ctx, `SELECT v.id, v.app_id, a.name, v.version, v.module_sha256, v.size, v.created_at
+	v, err := scanVersion(t.tx.QueryRow(ctx, `SELECT `+versionColumns+`
 		FROM app_versions v JOIN apps a ON a.id = v.app_id
-		WHERE a.project_id = $1 AND a.name = $2 AND ($3 = 0 OR v.version = $3)
-		ORDER BY v.version DESC LIMIT 1`, projectID, appName, version).
-		Scan(&v.ID, &v.AppID, &v.AppName, &v.Version, &v.ModuleSHA256, &v.Size, &v.CreatedAt)
+		WHERE a.project_id = $1 AND a.name = $2 AND ($3 = 0 AND v.deprecated_at IS NULL OR v.version = $3)
+		ORDER BY v.version DESC LIMIT 1`, projectID, appName, version))
 	if err != nil {
 		if version == 0 {
-			return v, notFound(err, "app %q not found", appName)
+			return v, notFound(err, "app %q not found, or every version of it is deprecated", appName)
 		}
 		return v, notFound(err, "app %q has no version %d", appName, version)
 	}
-	v.CreatedAt = v.CreatedAt.UTC()
 	return v, nil
 }

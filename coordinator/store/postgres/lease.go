@@ -93,17 +93,19 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 
 	rows, err := t.tx.Query(ctx, `UPDATE tasks t SET host_id = $1, state = 'in_progress', sent_at = $2::timestamptz,
 			deadline_at = $2::timestamptz + j.deadline_ms * interval '1 millisecond'
-		FROM units u, jobs j, app_versions v, apps a
+		FROM units u, jobs j, app_versions v, apps a, projects p
 		WHERE t.id = ANY($3) AND t.state = 'unsent'
-		  AND u.id = t.unit_id AND j.id = t.job_id AND v.id = j.app_version_id AND a.id = v.app_id
-		RETURNING t.id, t.unit_id, t.job_id, a.name, v.module_sha256, u.input, t.deadline_at`,
+		  AND u.id = t.unit_id AND j.id = t.job_id AND v.id = j.app_version_id AND a.id = v.app_id AND p.id = j.project_id
+		RETURNING t.id, t.unit_id, t.job_id, a.name, v.module_sha256, u.input, t.deadline_at,
+		  j.project_id, v.signature, p.signing_public_key`,
 		p.HostID, ts(p.Now), taskIDs)
 	if err != nil {
 		return nil, fmt.Errorf("leasing tasks: %w", err)
 	}
 	leases, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Lease, error) {
 		var l store.Lease
-		err := row.Scan(&l.TaskID, &l.UnitID, &l.JobID, &l.AppName, &l.ModuleSHA256, &l.Input, &l.DeadlineAt)
+		err := row.Scan(&l.TaskID, &l.UnitID, &l.JobID, &l.AppName, &l.ModuleSHA256, &l.Input, &l.DeadlineAt,
+			&l.ProjectID, &l.ModuleSignature, &l.SigningKey)
 		l.DeadlineAt = l.DeadlineAt.UTC()
 		return l, err
 	})

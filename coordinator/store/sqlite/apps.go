@@ -44,8 +44,11 @@ func (t *Tx) AppVersionInsert(ctx context.Context, p store.AppVersionInsertParam
 		p.ProjectID, p.AppName).Scan(&appID, &version); err != nil {
 		return workunits.AppVersion{}, fmt.Errorf("finding next version of app %q: %w", p.AppName, err)
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO app_versions (app_id, version, module_sha256, size, created_at) VALUES (?, ?, ?, ?, ?)`,
-		appID, version, p.ModuleSHA256, p.Size, p.Now.UnixMilli())
+	est := p.Estimates.WithDefaults()
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO app_versions (app_id, version, module_sha256, size, created_at,
+			signature, est_ops, est_memory_mib, est_disk_mib, est_deadline_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		appID, version, p.ModuleSHA256, p.Size, p.Now.UnixMilli(),
+		nonNil(p.Signature), est.Ops, est.MemoryMiB, est.DiskMiB, int64(est.Deadline/time.Second))
 	if err != nil {
 		return workunits.AppVersion{}, fmt.Errorf("inserting version %d of app %q: %w", version, p.AppName, err)
 	}
@@ -54,23 +57,28 @@ func (t *Tx) AppVersionInsert(ctx context.Context, p store.AppVersionInsertParam
 		return workunits.AppVersion{}, fmt.Errorf("reading app version id: %w", err)
 	}
 	return workunits.AppVersion{ID: id, AppID: appID, AppName: p.AppName, Version: version,
-		ModuleSHA256: p.ModuleSHA256, Size: p.Size, CreatedAt: time.UnixMilli(p.Now.UnixMilli()).UTC()}, nil
+		ModuleSHA256: p.ModuleSHA256, Size: p.Size, CreatedAt: time.UnixMilli(p.Now.UnixMilli()).UTC(),
+		Signature: nonNil(p.Signature), Estimates: est}, nil
 }
 
 func (t *Tx) AppVersionGet(ctx context.Context, projectID int64, appName string, version int) (workunits.AppVersion, error) {
-	var v workunits.AppVersion
-	var created int64
-	err := t.tx.QueryRowContext(ctx, `SELECT v.id, v.app_id, a.name, v.version, v.module_sha256, v.size, v.created_at
+	v, err := scanVersion(t.tx.QueryRowContext(ctx, `SELECT `+versionColumns+`
 		FROM app_versions v JOIN apps a ON a.id = v.app_id
-		WHERE a.project_id = ? AND a.name = ? AND (? = 0 OR v.version = ?)
-		ORDER BY v.version DESC LIMIT 1`, projectID, appName, version, version).
-		Scan(&v.ID, &v.AppID, &v.AppName, &v.Version, &v.ModuleSHA256, &v.Size, &created)
+		WHERE a.project_id = ? AND a.name = ? AND (? = 0 AND v.deprecated_at IS NULL OR v.version = ?)
+		ORDER BY v.version DESC LIMIT 1`, projectID, appName, version, version))
 	if err != nil {
 		if version == 0 {
-			return v, notFound(err, "app %q not found", appName)
+			return v, notFound(err, "app %q not found, or every version of it is deprecated", appName)
 		}
 		return v, notFound(err, "app %q has no version %d", appName, version)
 	}
-	v.CreatedAt = time.UnixMilli(created).UTC()
 	return v, nil
+}
+
+// nonNil stores a missing signature as empty, not NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }

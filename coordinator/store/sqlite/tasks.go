@@ -167,9 +167,10 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 		}
 		ids[i] = c.taskID
 	}
-	rows, err = t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, u.job_id, a.name, v.module_sha256, u.input, t.deadline_at
+	rows, err = t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, u.job_id, a.name, v.module_sha256, u.input, t.deadline_at,
+			j.project_id, v.signature, p.signing_public_key
 		FROM tasks t JOIN units u ON u.id = t.unit_id JOIN jobs j ON j.id = u.job_id
-		JOIN app_versions v ON v.id = j.app_version_id JOIN apps a ON a.id = v.app_id
+		JOIN app_versions v ON v.id = j.app_version_id JOIN apps a ON a.id = v.app_id JOIN projects p ON p.id = j.project_id
 		WHERE t.id IN (`+placeholders(len(ids))+`) ORDER BY t.id`, int64Args(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("loading leased tasks: %w", err)
@@ -179,7 +180,8 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 	for rows.Next() {
 		var l store.Lease
 		var deadline int64
-		if err := rows.Scan(&l.TaskID, &l.UnitID, &l.JobID, &l.AppName, &l.ModuleSHA256, &l.Input, &deadline); err != nil {
+		if err := rows.Scan(&l.TaskID, &l.UnitID, &l.JobID, &l.AppName, &l.ModuleSHA256, &l.Input, &deadline,
+			&l.ProjectID, &l.ModuleSignature, &l.SigningKey); err != nil {
 			return nil, fmt.Errorf("scanning leased task: %w", err)
 		}
 		l.DeadlineAt = time.UnixMilli(deadline).UTC()

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"WebhookDeliveries", testWebhookDeliveries},
 		{"Inputs", testInputs},
 		{"Progress", testProgress},
+		{"Signing", testSigning},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })
