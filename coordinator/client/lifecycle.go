@@ -22,8 +22,9 @@ func (c *Client) CancelJob(ctx context.Context, jobID int64) (api.Job, error) {
 	return j, err
 }
 
-// RetireJob deletes a finished job's inputs and results; the job and its
-// accounts stay. Results of a retired job answer 410 Gone.
+// RetireJob deletes a finished job's inputs and results and gives back
+// the input blobs only it used; the job and its accounts stay. Results of
+// a retired job answer 410 Gone.
 func (c *Client) RetireJob(ctx context.Context, jobID int64) (api.Job, error) {
 	var j api.Job
 	err := c.doJSON(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/retire", jobID), nil, &j)

@@ -54,29 +54,57 @@ func (s *Service) UploadBlob(ctx context.Context, projectID int64, body io.Reade
 	}); err != nil {
 		return b, false, fmt.Errorf("looking up blob %s: %w", sha, err)
 	}
-	if !stored {
-		if err := s.storeBlobParts(ctx, sha, f); err != nil {
-			return b, false, err
+	// A retirement may release the blob, parts and all, between the look
+	// up (or the storing of its parts) and its recording: then its parts
+	// are stored again.
+	for attempt := 1; ; attempt++ {
+		if !stored {
+			if err := s.storeBlobParts(ctx, sha, f); err != nil {
+				return b, false, err
+			}
 		}
-	}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		if _, err := tx.InputBlobInsert(ctx, store.InputBlob{SHA256: sha, Size: n, PartSize: store.BlobPartSize, CreatedAt: now}); err != nil {
+		err = s.store.InTx(ctx, func(tx store.Tx) error {
+			if _, err := tx.InputBlobInsert(ctx, store.InputBlob{SHA256: sha, Size: n, PartSize: store.BlobPartSize, CreatedAt: now}); err != nil {
+				return err
+			}
+			// Locked, the blob stays until the grant is committed.
+			rec, err := tx.InputBlobLock(ctx, sha)
+			if workunits.ErrorCode(err) == workunits.ENOTFOUND {
+				return errBlobReleased
+			} else if err != nil {
+				return err
+			}
+			parts, err := tx.InputBlobPartCount(ctx, sha)
+			if err != nil {
+				return err
+			}
+			if parts < (rec.Size+rec.PartSize-1)/rec.PartSize {
+				return errBlobReleased
+			}
+			if created, err = tx.ProjectBlobGrant(ctx, projectID, sha, now); err != nil {
+				return err
+			}
+			b, err = tx.ProjectBlobGet(ctx, projectID, sha)
 			return err
+		})
+		if errors.Is(err, errBlobReleased) && attempt < 3 {
+			s.log.Info("blob released during its upload; storing it again", "project", projectID, "sha256", sha)
+			stored = false
+			continue
 		}
-		if created, err = tx.ProjectBlobGrant(ctx, projectID, sha, now); err != nil {
-			return err
+		if err != nil {
+			return b, false, fmt.Errorf("recording blob %s: %w", sha, err)
 		}
-		b, err = tx.ProjectBlobGet(ctx, projectID, sha)
-		return err
-	})
-	if err != nil {
-		return b, false, fmt.Errorf("recording blob %s: %w", sha, err)
+		break
 	}
 	if created {
 		s.log.Info("blob uploaded", "project", projectID, "sha256", sha, "size", n, "new", !stored)
 	}
 	return b, created, nil
 }
+
+// errBlobReleased says a blob's parts went while it was being uploaded.
+var errBlobReleased = errors.New("the blob was released while it was being uploaded")
 
 // storeBlobParts writes the file's parts, a few per transaction. Parts of
 // a blob are the same whoever writes them, so two uploads of one blob at
@@ -262,7 +290,12 @@ func (s *Service) cutChunks(ctx context.Context, projectID int64, spec *workunit
 // insertUnits creates a job's units from inline inputs or blob ranges.
 func insertUnits(ctx context.Context, tx store.Tx, projectID, jobID int64, inputs [][]byte, refs []workunits.InputRef) ([]workunits.Unit, error) {
 	if len(refs) > 0 {
-		// Again in this transaction: the blob may have gone since it was cut.
+		// Again in this transaction: the blob may have gone since it was
+		// cut. Locking it keeps a retirement from releasing it until the
+		// units that read it are committed.
+		if _, err := tx.InputBlobLock(ctx, refs[0].Blob); err != nil {
+			return nil, err
+		}
 		if _, err := tx.ProjectBlobGet(ctx, projectID, refs[0].Blob); err != nil {
 			return nil, err
 		}

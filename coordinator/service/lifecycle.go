@@ -158,8 +158,10 @@ func ignoreCancelled(t workunits.Task, j workunits.Job, hostID int64) (bool, err
 }
 
 // RetireJob deletes what a finished (done or cancelled) job no longer
-// needs: its units' inputs, its outputs and the input blobs nothing else
-// references. The job, its counts and its ledger entries stay; its results
+// needs: its units' inputs and its outputs, and gives back the input blobs
+// its units read (store.LifecycleTx.InputBlobsRelease): the project loses
+// a blob no other of its unretired jobs reads, and a blob nobody holds or
+// reads any more is deleted. The job, its counts and its ledger entries stay; its results
 // are gone (EGONE) from then on. Retiring twice keeps the first time.
 func (s *Service) RetireJob(ctx context.Context, projectID, jobID int64) (JobStatus, error) {
 	var deleted []string
@@ -177,11 +179,10 @@ func (s *Service) RetireJob(ctx context.Context, projectID, jobID int64) (JobSta
 		if err := tx.JobRetire(ctx, jobID, s.now()); err != nil {
 			return err
 		}
-		// The input blobs the job's units read go once nothing references
-		// them. Units hold their input inline until part C (input_blobs)
-		// is merged; its wiring passes the job's blobs here.
-		var inputBlobs []string
-		deleted, err = tx.BlobDeleteUnreferenced(ctx, inputBlobs)
+		// The project gives back the input blobs the job's units read,
+		// unless another of its live jobs reads them; a blob no project
+		// holds and no live job reads is deleted.
+		deleted, err = tx.InputBlobsRelease(ctx, projectID, jobID)
 		return err
 	})
 	if err != nil {

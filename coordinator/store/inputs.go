@@ -41,6 +41,14 @@ type InputTx interface {
 	InputBlobInsert(ctx context.Context, b InputBlob) (created bool, err error)
 	// InputBlobGet finds a complete blob.
 	InputBlobGet(ctx context.Context, sha256 string) (InputBlob, error)
+	// InputBlobLock finds a complete blob and keeps it from being
+	// released (InputBlobsRelease) until this transaction ends: on
+	// PostgreSQL it holds its input_blobs row FOR SHARE; SQLite's single
+	// writer serialises the two already. A blob already released is
+	// ENOTFOUND.
+	InputBlobLock(ctx context.Context, sha256 string) (InputBlob, error)
+	// InputBlobPartCount counts the stored parts of a blob.
+	InputBlobPartCount(ctx context.Context, sha256 string) (int64, error)
 	// ProjectBlobGrant lets a project use a blob; added is false if it
 	// already could.
 	ProjectBlobGrant(ctx context.Context, projectID int64, sha256 string, now time.Time) (added bool, err error)

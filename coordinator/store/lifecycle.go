@@ -39,11 +39,16 @@ type LifecycleTx interface {
 	// job was cancelled, in id order: the host is to stop them.
 	TaskListCancelled(ctx context.Context, hostID int64) ([]int64, error)
 
-	// BlobDeleteUnreferenced deletes those of the given blobs nothing
-	// references any more (no app version uses it as its module) and
-	// returns the hashes it deleted. Retiring a job calls it with the
-	// blobs the job's units read; part C's input blobs are wired in here.
-	BlobDeleteUnreferenced(ctx context.Context, sha256s []string) ([]string, error)
+	// InputBlobsRelease gives back the input blobs a retired job's units
+	// read. For each: the project's grant (project_blobs) goes unless a
+	// unit of another of its jobs that is not retired still reads the
+	// blob; then the blob and its parts go if no project holds a grant
+	// and no unit of a job that is not retired reads it. The job itself
+	// counts as retired. It returns the hashes of the blobs it deleted.
+	// Each blob is locked first (on PostgreSQL its input_blobs row, FOR
+	// UPDATE), so a concurrent submission that locked it (InputBlobLock)
+	// is seen, and one that did not yet finds it gone.
+	InputBlobsRelease(ctx context.Context, projectID, jobID int64) (deleted []string, err error)
 
 	// WebhookSet gives a job a webhook; a second call replaces it.
 	WebhookSet(ctx context.Context, jobID int64, url, secret string) error

@@ -54,6 +54,25 @@ func (t *Tx) InputBlobGet(ctx context.Context, sha256 string) (store.InputBlob, 
 	return b, nil
 }
 
+// InputBlobLock holds the blob's row FOR SHARE: InputBlobsRelease, which
+// takes it FOR UPDATE, waits for this transaction, and this one, if the
+// release went first, finds the row gone.
+func (t *Tx) InputBlobLock(ctx context.Context, sha256 string) (store.InputBlob, error) {
+	b, err := scanInputBlob(t.tx.QueryRow(ctx, `SELECT sha256, size, part_size, created_at FROM input_blobs WHERE sha256 = $1 FOR SHARE`, sha256))
+	if err != nil {
+		return b, notFound(err, "blob %s not found", sha256)
+	}
+	return b, nil
+}
+
+func (t *Tx) InputBlobPartCount(ctx context.Context, sha256 string) (int64, error) {
+	var n int64
+	if err := t.tx.QueryRow(ctx, `SELECT count(*) FROM blob_parts WHERE sha256 = $1`, sha256).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting the parts of blob %s: %w", sha256, err)
+	}
+	return n, nil
+}
+
 func (t *Tx) ProjectBlobGrant(ctx context.Context, projectID int64, sha256 string, now time.Time) (bool, error) {
 	tag, err := t.tx.Exec(ctx, `INSERT INTO project_blobs (project_id, sha256, created_at) VALUES ($1, $2, $3)
 		ON CONFLICT (project_id, sha256) DO NOTHING`, projectID, sha256, ts(now))

@@ -148,16 +148,48 @@ func (t *Tx) TaskListCancelled(ctx context.Context, hostID int64) ([]int64, erro
 	return ids, nil
 }
 
-func (t *Tx) BlobDeleteUnreferenced(ctx context.Context, sha256s []string) ([]string, error) {
-	if len(sha256s) == 0 {
-		return nil, nil
-	}
-	rows, _ := t.tx.Query(ctx, `DELETE FROM blobs b WHERE b.sha256 = ANY($1)
-		AND NOT EXISTS (SELECT 1 FROM app_versions v WHERE v.module_sha256 = b.sha256)
-		RETURNING b.sha256`, sha256s)
-	deleted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+// InputBlobsRelease locks each blob's input_blobs row FOR UPDATE before
+// looking for its users, in hash order so two releases never deadlock. A
+// submission holding it FOR SHARE (InputBlobLock) has committed its units
+// by the time the lock is granted, and READ COMMITTED lets the statements
+// after it see them.
+func (t *Tx) InputBlobsRelease(ctx context.Context, projectID, jobID int64) ([]string, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT DISTINCT input_blob FROM units
+		WHERE job_id = $1 AND input_blob <> '' ORDER BY input_blob`, jobID)
+	shas, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("deleting %d blobs: %w", len(sha256s), err)
+		return nil, fmt.Errorf("listing the input blobs of job %d: %w", jobID, err)
+	}
+	var deleted []string
+	for _, sha := range shas {
+		var locked string
+		err := t.tx.QueryRow(ctx, `SELECT sha256 FROM input_blobs WHERE sha256 = $1 FOR UPDATE`, sha).Scan(&locked)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			continue // released already
+		case err != nil:
+			return deleted, fmt.Errorf("locking blob %s: %w", sha, err)
+		}
+		if _, err := t.tx.Exec(ctx, `DELETE FROM project_blobs p WHERE p.project_id = $1 AND p.sha256 = $2
+			AND NOT EXISTS (SELECT 1 FROM units u JOIN jobs j ON j.id = u.job_id
+				WHERE u.input_blob = $2 AND u.input_blob <> '' AND j.project_id = $1 AND j.id <> $3 AND j.retired_at IS NULL)`,
+			projectID, sha, jobID); err != nil {
+			return deleted, fmt.Errorf("releasing project %d's grant of blob %s: %w", projectID, sha, err)
+		}
+		tag, err := t.tx.Exec(ctx, `DELETE FROM input_blobs b WHERE b.sha256 = $1
+			AND NOT EXISTS (SELECT 1 FROM project_blobs p WHERE p.sha256 = $1)
+			AND NOT EXISTS (SELECT 1 FROM units u JOIN jobs j ON j.id = u.job_id
+				WHERE u.input_blob = $1 AND u.input_blob <> '' AND j.id <> $2 AND j.retired_at IS NULL)`, sha, jobID)
+		if err != nil {
+			return deleted, fmt.Errorf("deleting blob %s: %w", sha, err)
+		}
+		if tag.RowsAffected() == 0 {
+			continue
+		}
+		if _, err := t.tx.Exec(ctx, `DELETE FROM blob_parts WHERE sha256 = $1`, sha); err != nil {
+			return deleted, fmt.Errorf("deleting the parts of blob %s: %w", sha, err)
+		}
+		deleted = append(deleted, sha)
 	}
 	return deleted, nil
 }

@@ -58,6 +58,20 @@ func (t *Tx) InputBlobGet(ctx context.Context, sha256 string) (store.InputBlob, 
 	return b, nil
 }
 
+// InputBlobLock takes no lock: the single writer keeps InputBlobsRelease
+// out until this transaction ends.
+func (t *Tx) InputBlobLock(ctx context.Context, sha256 string) (store.InputBlob, error) {
+	return t.InputBlobGet(ctx, sha256)
+}
+
+func (t *Tx) InputBlobPartCount(ctx context.Context, sha256 string) (int64, error) {
+	var n int64
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM blob_parts WHERE sha256 = ?`, sha256).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting the parts of blob %s: %w", sha256, err)
+	}
+	return n, nil
+}
+
 func (t *Tx) ProjectBlobGrant(ctx context.Context, projectID int64, sha256 string, now time.Time) (bool, error) {
 	res, err := t.tx.ExecContext(ctx, `INSERT INTO project_blobs (project_id, sha256, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (project_id, sha256) DO NOTHING`, projectID, sha256, now.UnixMilli())

@@ -139,20 +139,51 @@ func (t *Tx) TaskListCancelled(ctx context.Context, hostID int64) ([]int64, erro
 	return ids, nil
 }
 
-func (t *Tx) BlobDeleteUnreferenced(ctx context.Context, sha256s []string) ([]string, error) {
-	var deleted []string
-	for _, sha := range sha256s {
-		var gone string
-		err := t.tx.QueryRowContext(ctx, `DELETE FROM blobs WHERE sha256 = ?
-			AND NOT EXISTS (SELECT 1 FROM app_versions v WHERE v.module_sha256 = blobs.sha256)
-			RETURNING sha256`, sha).Scan(&gone)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return deleted, fmt.Errorf("deleting blob %s: %w", sha, err)
-		default:
-			deleted = append(deleted, gone)
+// InputBlobsRelease needs no lock: the single writer serialises it with
+// every submission.
+func (t *Tx) InputBlobsRelease(ctx context.Context, projectID, jobID int64) ([]string, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT input_blob FROM units
+		WHERE job_id = ? AND input_blob <> '' ORDER BY input_blob`, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the input blobs of job %d: %w", jobID, err)
+	}
+	var shas []string
+	for rows.Next() {
+		var sha string
+		if err := rows.Scan(&sha); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("listing the input blobs of job %d: %w", jobID, err)
 		}
+		shas = append(shas, sha)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing the input blobs of job %d: %w", jobID, err)
+	}
+	var deleted []string
+	for _, sha := range shas {
+		if _, err := t.tx.ExecContext(ctx, `DELETE FROM project_blobs WHERE project_id = ? AND sha256 = ?
+			AND NOT EXISTS (SELECT 1 FROM units u JOIN jobs j ON j.id = u.job_id
+				WHERE u.input_blob = ? AND j.project_id = ? AND j.id <> ? AND j.retired_at IS NULL)`,
+			projectID, sha, sha, projectID, jobID); err != nil {
+			return deleted, fmt.Errorf("releasing project %d's grant of blob %s: %w", projectID, sha, err)
+		}
+		res, err := t.tx.ExecContext(ctx, `DELETE FROM input_blobs WHERE sha256 = ?
+			AND NOT EXISTS (SELECT 1 FROM project_blobs p WHERE p.sha256 = ?)
+			AND NOT EXISTS (SELECT 1 FROM units u JOIN jobs j ON j.id = u.job_id
+				WHERE u.input_blob = ? AND j.id <> ? AND j.retired_at IS NULL)`, sha, sha, sha, jobID)
+		if err != nil {
+			return deleted, fmt.Errorf("deleting blob %s: %w", sha, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return deleted, fmt.Errorf("deleting blob %s: %w", sha, err)
+		} else if n == 0 {
+			continue
+		}
+		if _, err := t.tx.ExecContext(ctx, `DELETE FROM blob_parts WHERE sha256 = ?`, sha); err != nil {
+			return deleted, fmt.Errorf("deleting the parts of blob %s: %w", sha, err)
+		}
+		deleted = append(deleted, sha)
 	}
 	return deleted, nil
 }

@@ -247,30 +247,7 @@ func testLifecycle(t *testing.T, newStore func(*testing.T) store.Store) {
 		wantCode(t, err, workunits.ENOTFOUND)
 	})
 
-	t.Run("BlobDeleteUnreferenced", func(t *testing.T) {
-		s := setup(t, newStore)
-		var module, loose string
-		inTx(t, s, func(tx store.Tx, f *factory) error {
-			module = f.AppVersion(f.Project().ID, "sim").ModuleSHA256
-			loose = f.Module()
-			deleted, err := tx.BlobDeleteUnreferenced(t.Context(), []string{module, loose, "0000"})
-			if err != nil {
-				return err
-			}
-			if !slices.Equal(deleted, []string{loose}) {
-				t.Errorf("BlobDeleteUnreferenced = %v, want only the unreferenced %s", deleted, loose)
-			}
-			return nil
-		})
-		inTx(t, s, func(tx store.Tx, f *factory) error {
-			if _, err := tx.BlobGet(t.Context(), module); err != nil {
-				t.Errorf("a module in use was deleted: %v", err)
-			}
-			_, err := tx.BlobGet(t.Context(), loose)
-			wantCode(t, err, workunits.ENOTFOUND)
-			return nil
-		})
-	})
+	t.Run("InputBlobsRelease", func(t *testing.T) { testInputBlobsRelease(t, newStore) })
 }
 
 func testWebhookDeliveries(t *testing.T, newStore func(*testing.T) store.Store) {
