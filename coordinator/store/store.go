@@ -35,6 +35,7 @@ type Store interface {
 
 // Tx is everything the coordinator can do inside a transaction.
 type Tx interface {
+	FairshareTx
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	ProjectGetByKeyHash(ctx context.Context, keyHash string) (workunits.Project, error)
@@ -98,8 +99,8 @@ type Tx interface {
 	// output (nil or empty: an empty output). Every key of outputs must be
 	// one of the tasks.
 	TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs map[int64][]byte) error
-	// TaskLease hands up to Max unsent tasks of active jobs to a host, oldest
-	// job first, never two tasks of one unit to hosts of the same
+	// TaskLease hands up to Max unsent tasks of active jobs to a host, in
+	// fair share across projects (see FairshareTx), never two tasks of one unit to hosts of the same
 	// contributor: replicas that check each other must come from different
 	// people.
 	TaskLease(ctx context.Context, p TaskLeaseParams) ([]Lease, error)
@@ -305,6 +306,7 @@ type ProjectInsertParams struct {
 	Name    string
 	KeyHash string
 	Now     time.Time
+	Share   int // 0: workunits.DefaultShare
 }
 
 type ContributorInsertParams struct {

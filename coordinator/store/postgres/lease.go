@@ -17,6 +17,7 @@ import (
 // and locks up to $3 of them. SKIP LOCKED passes
 // over tasks another transaction is leasing; every task locked here is
 // leased, so a host told there is nothing has not merely been unlucky.
+// Fair share (fairshare.go) runs it job by job.
 const leaseCandidates = `SELECT t.id, t.unit_id FROM tasks t
 	JOIN jobs j ON j.id = t.job_id
 	WHERE t.state = 'unsent' AND j.state = 'active'
@@ -27,12 +28,6 @@ const leaseCandidates = `SELECT t.id, t.unit_id FROM tasks t
 	ORDER BY t.job_id, t.id
 	LIMIT $3
 	FOR UPDATE OF t SKIP LOCKED`
-
-// leaseFirstReplicas is leaseCandidates restricted to the lowest unsent
-// task of each unit, so that one statement can take many tasks without
-// taking (and so locking) two of one unit.
-var leaseFirstReplicas = fmt.Sprintf(leaseCandidates, `AND NOT EXISTS (SELECT 1 FROM tasks s
-	                  WHERE s.unit_id = t.unit_id AND s.state = 'unsent' AND s.id < t.id)`)
 
 // leaseAnyReplica is leaseCandidates for one task at a time: it finds a
 // unit whose first replica another transaction has locked.
@@ -58,8 +53,8 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 	if skipJobs == nil {
 		skipJobs = []int64{}
 	}
-	pick := func(query string, limit int) (int, error) {
-		rows, err := t.tx.Query(ctx, query, contributorID, unitIDs, limit, skipJobs)
+	pick := func(query string, limit int, jobID ...any) (int, error) {
+		rows, err := t.tx.Query(ctx, query, append([]any{contributorID, unitIDs, limit, skipJobs}, jobID...)...)
 		if err != nil {
 			return 0, fmt.Errorf("finding unsent tasks: %w", err)
 		}
@@ -73,7 +68,9 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 		}
 		return int(n.RowsAffected()), nil
 	}
-	if _, err := pick(leaseFirstReplicas, p.Max); err != nil {
+	if err := t.leaseFairShare(ctx, p.Max, skipJobs, func(query string, limit int, jobID int64) (int, error) {
+		return pick(query, limit, jobID)
+	}); err != nil {
 		return nil, err
 	}
 	// Short only if the pool ran dry or some units' first replicas were

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"InTx", testInTx},
 		{"InReadTx", testInReadTx},
 		{"ContributorEarnings", testContributorEarnings},
+		{"FairShare", testFairShare},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })
