@@ -20,7 +20,8 @@ type ErrorBody struct {
 }
 
 type CreateProjectRequest struct {
-	Name string `json:"name"`
+	Name  string `json:"name"`
+	Share *int   `json:"share,omitempty"` // fair-share weight; absent: 100
 }
 
 type Project struct {
@@ -29,6 +30,7 @@ type Project struct {
 	CreatedAt    time.Time `json:"created_at"`
 	BudgetMicros int64     `json:"budget_micros"`
 	Currency     string    `json:"currency"`
+	Share        int       `json:"share"`
 	// APIKey is returned once, when the project is created.
 	APIKey string `json:"api_key,omitempty"`
 }
@@ -84,11 +86,13 @@ type SubmitJobRequest struct {
 	Sweep        map[string]workunits.SweepParam `json:"sweep,omitempty"`
 	Policy       Policy                          `json:"policy"`
 	RewardMicros int64                           `json:"reward_micros"`
+	Priority     int                             `json:"priority,omitempty"` // -1000..1000, higher first within the project
 }
 
 type Job struct {
 	ID           int64      `json:"id"`
-	State        string     `json:"state"`
+	State        string     `json:"state"` // waiting: the project's budget cannot fund it yet
+	Priority     int        `json:"priority"`
 	UnitCount    int        `json:"unit_count"`
 	Policy       Policy     `json:"policy"`
 	RewardMicros int64      `json:"reward_micros"`

@@ -25,13 +25,17 @@ func (s *server) handleProjectCreate() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		p, key, err := s.svc.CreateProject(r.Context(), req.Name)
+		share := workunits.DefaultShare
+		if req.Share != nil {
+			share = *req.Share
+		}
+		p, key, err := s.svc.CreateProjectWithShare(r.Context(), req.Name, share)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusCreated, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt,
-			Currency: payouts.Currency, APIKey: key})
+			Currency: payouts.Currency, APIKey: key, Share: p.Share})
 	}
 }
 
@@ -99,7 +103,8 @@ func (s *server) handleProjectGet() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, BudgetMicros: budget, Currency: payouts.Currency})
+		writeJSON(w, http.StatusOK, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, BudgetMicros: budget, Currency: payouts.Currency,
+			Share: p.Share})
 	}
 }
 
@@ -150,7 +155,7 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 		}
 		st, err := s.svc.SubmitJob(r.Context(), projectOf(r).ID, service.JobRequest{
 			App: req.App, Version: req.Version, Inputs: inputs, RewardMicros: req.RewardMicros,
-			Policy: req.Policy.Workunits(),
+			Policy: req.Policy.Workunits(), Priority: req.Priority,
 		})
 		if err != nil {
 			s.error(w, r, err)
@@ -175,7 +180,7 @@ func splitJob(req api.SubmitJobRequest) ([][]byte, error) {
 }
 
 func jobJSON(j workunits.Job, p *store.JobProgress, escrow int64) api.Job {
-	out := api.Job{ID: j.ID, State: string(j.State), UnitCount: j.UnitCount, RewardMicros: j.RewardMicros,
+	out := api.Job{ID: j.ID, State: string(j.State), Priority: j.Priority, UnitCount: j.UnitCount, RewardMicros: j.RewardMicros,
 		EscrowMicros: escrow, CreatedAt: j.CreatedAt, Policy: api.PolicyOf(j.Policy)}
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = &j.FinishedAt

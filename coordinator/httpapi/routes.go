@@ -16,6 +16,7 @@ func (s *server) routes(r chi.Router) {
 		// Operator: projects and money coming in.
 		r.With(s.requireOperator).Post("/projects", s.handleProjectCreate())
 		r.With(s.requireOperator).Post("/projects/{projectID}/funds", s.handleProjectFund())
+		r.With(s.requireOperator).Patch("/projects/{projectID}", s.handleProjectPatch())
 		r.With(s.requireOperator).Get("/ledger/audit", s.handleLedgerAudit())
 		r.With(s.requireOperator).Get("/credits/refused", s.handleRefusedCredits())
 

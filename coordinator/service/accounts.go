@@ -24,17 +24,21 @@ func checkName(field, name string) (string, error) {
 	return name, nil
 }
 
-// CreateProject creates a research project and returns its API key, which
-// is shown this once and stored only as a hash.
-func (s *Service) CreateProject(ctx context.Context, name string) (workunits.Project, string, error) {
+// CreateProjectWithShare creates a research project with a fair-share
+// weight and returns its API key, which is shown this once and stored only
+// as a hash.
+func (s *Service) CreateProjectWithShare(ctx context.Context, name string, share int) (workunits.Project, string, error) {
 	name, err := checkName("name", name)
 	if err != nil {
+		return workunits.Project{}, "", err
+	}
+	if err := workunits.ValidateShare(share); err != nil {
 		return workunits.Project{}, "", err
 	}
 	key := NewKey(ProjectKeyPrefix)
 	var p workunits.Project
 	err = s.store.InTx(ctx, func(tx store.Tx) (err error) {
-		p, err = tx.ProjectInsert(ctx, store.ProjectInsertParams{Name: name, KeyHash: hashKey(key), Now: s.now()})
+		p, err = tx.ProjectInsert(ctx, store.ProjectInsertParams{Name: name, KeyHash: hashKey(key), Now: s.now(), Share: share})
 		return err
 	})
 	if err != nil {
@@ -47,8 +51,9 @@ func (s *Service) CreateProject(ctx context.Context, name string) (workunits.Pro
 // MaxFunding bounds one funding so that sums of many stay far from overflow.
 const MaxFunding = 1_000_000_000 * 1_000_000 // a billion currency units, in micro-units
 
-// FundProject pays amount into a project's budget once per requestKey and
-// returns the new balance.
+// FundProject pays amount into a project's budget once per requestKey,
+// funds the project's waiting jobs that the budget now covers, and returns
+// the new balance.
 func (s *Service) FundProject(ctx context.Context, projectID, amount int64, requestKey string) (int64, error) {
 	if amount <= 0 || amount > MaxFunding {
 		return 0, workunits.Errorf(workunits.EINVALID, "amount_micros must be between 1 and %d", int64(MaxFunding))
@@ -62,6 +67,9 @@ func (s *Service) FundProject(ctx context.Context, projectID, amount int64, requ
 			return err
 		}
 		if _, err := store.LedgerRecord(ctx, tx, payouts.Fund(projectID, amount, requestKey), s.now()); err != nil {
+			return err
+		}
+		if err := s.fundWaitingJobs(ctx, tx, []int64{projectID}, s.now()); err != nil {
 			return err
 		}
 		var err error

@@ -17,6 +17,7 @@ type JobRequest struct {
 	Inputs       [][]byte
 	Policy       workunits.Policy
 	RewardMicros int64
+	Priority     int // within the project: higher is leased first
 }
 
 // MaxRewardMicros bounds the reward per task.
@@ -24,7 +25,10 @@ const MaxRewardMicros = 1_000 * 1_000_000
 
 // SubmitJob creates a job, its units and their first replicas, and sets
 // aside from the project's budget the most the job can pay, so that every
-// validated task is paid. The status it returns has no progress yet.
+// validated task is paid. A job the budget cannot cover yet, or that
+// waiting jobs ahead of it (by priority, then age) still hold back, is
+// created waiting: it is funded and leased when money comes in
+// (fundWaitingJobs). The status it returns has no progress yet.
 func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest) (JobStatus, error) {
 	policy := req.Policy.WithDefaults()
 	if err := policy.Validate(); err != nil {
@@ -35,6 +39,9 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 	}
 	if len(req.Inputs) == 0 {
 		return JobStatus{}, workunits.Errorf(workunits.EINVALID, "the job has no units")
+	}
+	if err := workunits.ValidatePriority(req.Priority); err != nil {
+		return JobStatus{}, err
 	}
 	escrow, err := payouts.EscrowFor(len(req.Inputs), policy.MaxTotalReplicas, req.RewardMicros)
 	if err != nil {
@@ -47,8 +54,12 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 		if err != nil {
 			return err
 		}
+		state := workunits.JobActive
+		if escrow > 0 {
+			state = workunits.JobWaiting // until fundWaitingJobs below
+		}
 		job, err = tx.JobInsert(ctx, workunits.Job{ProjectID: projectID, AppVersionID: version.ID, Policy: policy,
-			RewardMicros: req.RewardMicros, State: workunits.JobActive, UnitCount: len(req.Inputs), CreatedAt: now})
+			RewardMicros: req.RewardMicros, State: state, UnitCount: len(req.Inputs), CreatedAt: now, Priority: req.Priority})
 		if err != nil {
 			return err
 		}
@@ -65,22 +76,23 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 		if err := tx.TaskInsertMany(ctx, replicas, now); err != nil {
 			return err
 		}
-		if escrow > 0 {
-			if _, err := store.LedgerRecord(ctx, tx, payouts.Escrow(job.ID, projectID, escrow), now); err != nil {
-				if workunits.ErrorCode(err) == workunits.EINSUFFICIENT {
-					return workunits.Errorf(workunits.EINSUFFICIENT,
-						"the project's budget cannot cover this job: %d units × %d replicas at most × %s = %s %s needed",
-						len(units), policy.MaxTotalReplicas, payouts.FormatMicros(req.RewardMicros), payouts.FormatMicros(escrow), payouts.Currency)
-				}
-				return err
-			}
+		if escrow == 0 {
+			return nil
 		}
-		return nil
+		if err := s.fundWaitingJobs(ctx, tx, []int64{projectID}, now); err != nil {
+			return err
+		}
+		job, err = tx.JobGet(ctx, job.ID)
+		return err
 	})
 	if err != nil {
 		return JobStatus{}, fmt.Errorf("submitting job: %w", err)
 	}
-	s.log.Info("job submitted", "project", projectID, "job", job.ID, "units", job.UnitCount, "app", req.App)
+	s.log.Info("job submitted", "project", projectID, "job", job.ID, "units", job.UnitCount, "app", req.App,
+		"state", job.State, "priority", job.Priority)
+	if job.State == workunits.JobWaiting {
+		escrow = 0 // set aside when funded
+	}
 	return JobStatus{Job: job, Escrow: escrow}, nil
 }
 
