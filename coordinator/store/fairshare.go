@@ -42,20 +42,28 @@ type PassAdvance struct {
 	Delta     int64
 }
 
+// JobTake asks for up to Limit tasks of one job.
+type JobTake struct {
+	JobID int64
+	Limit int
+}
+
 // LeaseFairShare is the part of TaskLease the drivers share: it takes up
 // to max tasks from jobs in fair share. It allots max among the jobs'
 // projects (workunits.AllotTasks), takes each project's allotment from its
 // jobs in priority then age order, and then fills any shortfall (a project
 // whose tasks this host may not have, or that ran dry) from the projects
-// next in line. take takes up to limit tasks of one job and says how many
-// it took.
+// next in line. take takes up to Limit tasks of each job asked, at most one
+// job per project at a time, and says how many it took of each; a job
+// that gives fewer than asked is not asked again. Usually the first call
+// is the only one, so a driver can answer it in one statement.
 //
 // It returns what to add to each project's pass, in project id order (the
 // order drivers lock them in). With only one project in the running it
 // returns none: passes only matter relative to each other, and leaving them
 // alone keeps a lone project's lease from writing a row every other lease
 // must wait for.
-func LeaseFairShare(jobs []LeasableJob, max int, take func(jobID int64, limit int) (int, error)) ([]PassAdvance, error) {
+func LeaseFairShare(jobs []LeasableJob, max int, take func([]JobTake) ([]int, error)) ([]PassAdvance, error) {
 	byProject := map[int64][]workunits.Job{}
 	var projects []workunits.ProjectPass
 	for _, j := range jobs {
@@ -69,36 +77,52 @@ func LeaseFairShare(jobs []LeasableJob, max int, take func(jobID int64, limit in
 	}
 	taken := map[int64]int{}
 	total := 0
-	// fill takes up to want tasks from a project's jobs, dropping the jobs
-	// it finds dry so a second round does not ask them again.
-	fill := func(projectID int64, want int) error {
-		js := byProject[projectID]
-		for len(js) > 0 && want > 0 {
-			n, err := take(js[0].ID, want)
+	// fill takes, while any project wants more and has jobs left, the
+	// next job's worth of each, and drops the jobs found dry.
+	fill := func(order []int64, want map[int64]int) error {
+		for {
+			var asks []JobTake
+			var from []int64
+			for _, p := range order {
+				if want[p] > 0 && len(byProject[p]) > 0 {
+					asks = append(asks, JobTake{JobID: byProject[p][0].ID, Limit: want[p]})
+					from = append(from, p)
+				}
+			}
+			if len(asks) == 0 {
+				return nil
+			}
+			got, err := take(asks)
 			if err != nil {
 				return err
 			}
-			taken[projectID] += n
-			total += n
-			if n < want {
-				js = js[1:]
+			for i, p := range from {
+				n := got[i]
+				taken[p] += n
+				total += n
+				want[p] -= n
+				if n < asks[i].Limit {
+					byProject[p] = byProject[p][1:]
+				}
 			}
-			want -= n
 		}
-		byProject[projectID] = js
-		return nil
 	}
 	allotted := workunits.AllotTasks(projects, max)
-	for _, a := range allotted {
-		if err := fill(a.ProjectID, a.Tasks); err != nil {
-			return nil, err
-		}
+	order := make([]int64, len(allotted))
+	want := make(map[int64]int, len(allotted))
+	for i, a := range allotted {
+		order[i], want[a.ProjectID] = a.ProjectID, a.Tasks
 	}
-	for _, a := range allotted {
+	if err := fill(order, want); err != nil {
+		return nil, err
+	}
+	// The shortfall, from one project at a time so as not to take more
+	// than max.
+	for _, p := range order {
 		if total >= max {
 			break
 		}
-		if err := fill(a.ProjectID, max-total); err != nil {
+		if err := fill([]int64{p}, map[int64]int{p: max - total}); err != nil {
 			return nil, err
 		}
 	}

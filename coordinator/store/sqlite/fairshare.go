@@ -110,7 +110,17 @@ func (t *Tx) leaseFairShare(ctx context.Context, max int, skipJobs []int64, take
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("finding jobs with unsent tasks: %w", err)
 	}
-	adv, err := store.LeaseFairShare(jobs, max, take)
+	adv, err := store.LeaseFairShare(jobs, max, func(asks []store.JobTake) ([]int, error) {
+		got := make([]int, len(asks))
+		for i, a := range asks {
+			n, err := take(a.JobID, a.Limit)
+			if err != nil {
+				return nil, err
+			}
+			got[i] = n
+		}
+		return got, nil
+	})
 	if err != nil {
 		return err
 	}
