@@ -78,7 +78,7 @@ func TestBadInputGetsJSONErrorAndChangesNothing(t *testing.T) {
 		{"unknown app", "POST", "/api/v1/jobs", b.project.APIKey, "application/json", `{"app":"nosuchapp","units":[{"k":1}]}`, 404, `app "nosuchapp" not found`},
 		{"no units", "POST", "/api/v1/jobs", b.project.APIKey, "application/json", `{"app":"markers","units":[]}`, 400, "at least one unit"},
 		{"bad policy", "POST", "/api/v1/jobs", b.project.APIKey, "application/json", `{"app":"markers","units":[1],"policy":{"min_quorum":3,"target_replicas":2}}`, 400, "target_replicas"},
-		{"budget too small", "POST", "/api/v1/jobs", b.project.APIKey, "application/json", `{"app":"markers","units":[1],"reward_micros":900000000}`, 402, "budget"},
+		{"priority out of range", "POST", "/api/v1/jobs", b.project.APIKey, "application/json", `{"app":"markers","units":[1],"priority":5000}`, 400, "priority"},
 		{"upload not wasm", "POST", "/api/v1/apps/markers/versions", b.project.APIKey, "application/wasm", "#!/bin/sh\necho hi\n", 400, "not a WebAssembly module"},
 		{"upload truncated wasm", "POST", "/api/v1/apps/markers/versions", b.project.APIKey, "application/wasm", "\x00asm\x01\x00\x00\x00\x01\x05", 400, "does not compile"},
 		{"upload bad app name", "POST", "/api/v1/apps/Bad%20Name/versions", b.project.APIKey, "application/wasm", "\x00asm\x01\x00\x00\x00", 400, "app name"},

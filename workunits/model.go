@@ -8,6 +8,7 @@ type Project struct {
 	ID        int64
 	Name      string
 	CreatedAt time.Time
+	Share     int // weight in fair-share leasing; see fairshare.go
 }
 
 // Contributor is a volunteer; the earnings of all their hosts add up here.
@@ -57,6 +58,7 @@ const (
 	JobActive    JobState = "active"    // units still open
 	JobDone      JobState = "done"      // every unit finished (validated or failed)
 	JobCancelled JobState = "cancelled" // stopped by its project; see service.CancelJob
+	JobWaiting   JobState = "waiting"   // the project's budget cannot fund its escrow yet; not leased
 )
 
 // Job is a researcher's submission: one app version run over many unit
@@ -71,6 +73,7 @@ type Job struct {
 	UnitCount    int
 	CreatedAt    time.Time
 	FinishedAt   time.Time
+	Priority     int // higher is leased first within the project; see fairshare.go
 }
 
 // UnitState is where a work unit is in its life.

@@ -23,6 +23,7 @@ type CreateProjectRequest struct {
 	Name             string        `json:"name"`
 	Admin            *ProjectAdmin `json:"admin,omitempty"`              // the first member; "admin" with no email if absent
 	SigningPublicKey string        `json:"signing_public_key,omitempty"` // base64 of the 32-byte ed25519 key
+	Share            *int          `json:"share,omitempty"`              // fair-share weight; absent: 100
 }
 
 type Project struct {
@@ -31,6 +32,7 @@ type Project struct {
 	CreatedAt    time.Time `json:"created_at"`
 	BudgetMicros int64     `json:"budget_micros"`
 	Currency     string    `json:"currency"`
+	Share        int       `json:"share"`
 	// APIKey is returned once, when the project is created.
 	APIKey string `json:"api_key,omitempty"`
 	// SigningPublicKey verifies the project's app versions (base64 of the
@@ -103,11 +105,13 @@ type SubmitJobRequest struct {
 	Splitter        string  `json:"splitter,omitempty"`
 	Chunks          *Chunks `json:"chunks,omitempty"`
 	BudgetCapMicros int64   `json:"budget_cap_micros,omitempty"`
+	Priority        int     `json:"priority,omitempty"` // -1000..1000, higher first within the project
 }
 
 type Job struct {
 	ID           int64      `json:"id"`
-	State        string     `json:"state"`
+	State        string     `json:"state"` // waiting: the project's budget cannot fund it yet
+	Priority     int        `json:"priority"`
 	UnitCount    int        `json:"unit_count"`
 	Policy       Policy     `json:"policy"`
 	RewardMicros int64      `json:"reward_micros"`

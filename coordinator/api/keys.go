@@ -10,7 +10,8 @@ type ProjectAdmin struct {
 
 // UpdateProjectRequest changes a project; absent fields stay as they are.
 type UpdateProjectRequest struct {
-	Name *string `json:"name,omitempty"`
+	Name  *string `json:"name,omitempty"`
+	Share *int    `json:"share,omitempty"` // fair-share weight, 1..1,000,000
 }
 
 // ProjectList is every project, for the operator.

@@ -64,7 +64,8 @@ func checkRole(r *http.Request, need workunits.Role) error {
 }
 
 func projectJSON(v service.ProjectView) api.Project {
-	return api.Project{ID: v.ID, Name: v.Name, CreatedAt: v.CreatedAt, BudgetMicros: v.BudgetMicros, Currency: payouts.Currency}
+	return api.Project{ID: v.ID, Name: v.Name, CreatedAt: v.CreatedAt, BudgetMicros: v.BudgetMicros, Currency: payouts.Currency,
+		Share: v.Share}
 }
 
 func (s *server) handleProjectList() http.HandlerFunc {
@@ -112,7 +113,7 @@ func (s *server) handleProjectUpdate() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		p, err := s.svc.UpdateProject(r.Context(), id, service.ProjectChange{Name: req.Name})
+		p, err := s.svc.UpdateProject(r.Context(), id, service.ProjectChange{Name: req.Name, Share: req.Share})
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -26,7 +26,7 @@ func (s *server) handleProjectCreate() http.HandlerFunc {
 			return
 		}
 		writeJSON(w, http.StatusCreated, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt,
-			Currency: payouts.Currency, APIKey: key, SigningPublicKey: req.SigningPublicKey})
+			Currency: payouts.Currency, APIKey: key, SigningPublicKey: req.SigningPublicKey, Share: p.Share})
 	}
 }
 
@@ -100,7 +100,7 @@ func (s *server) handleProjectGet() http.HandlerFunc {
 			return
 		}
 		writeJSON(w, http.StatusOK, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, BudgetMicros: budget, Currency: payouts.Currency,
-			SigningPublicKey: encodeOptional(signingKey)})
+			Share: p.Share, SigningPublicKey: encodeOptional(signingKey)})
 	}
 }
 
@@ -127,7 +127,7 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 			App: req.App, Version: req.Version, Inputs: inputs, RewardMicros: req.RewardMicros,
 			Policy: req.Policy.Workunits(), Webhook: webhookOf(req.Webhook),
 			Chunks: chunks, BudgetCapMicros: req.BudgetCapMicros,
-			IdempotencyKey: r.Header.Get("Idempotency-Key"), RequestHash: requestHash(),
+			IdempotencyKey: r.Header.Get("Idempotency-Key"), RequestHash: requestHash(), Priority: req.Priority,
 		})
 		if err != nil {
 			s.error(w, r, err)
@@ -142,7 +142,7 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 }
 
 func jobJSON(j workunits.Job, p *store.JobProgress, escrow int64) api.Job {
-	out := api.Job{ID: j.ID, State: string(j.State), UnitCount: j.UnitCount, RewardMicros: j.RewardMicros,
+	out := api.Job{ID: j.ID, State: string(j.State), Priority: j.Priority, UnitCount: j.UnitCount, RewardMicros: j.RewardMicros,
 		EscrowMicros: escrow, CreatedAt: j.CreatedAt, Policy: api.PolicyOf(j.Policy)}
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = &j.FinishedAt

@@ -21,6 +21,12 @@ import (
 // gives one; a bad key is refused before anything is stored.
 func (s *server) createProject(ctx context.Context, req api.CreateProjectRequest) (workunits.Project, string, error) {
 	np := service.NewProject{Name: req.Name}
+	if req.Share != nil {
+		if *req.Share == 0 {
+			return workunits.Project{}, "", workunits.ValidateShare(0)
+		}
+		np.Share = *req.Share
+	}
 	if req.Admin != nil {
 		np.Admin = &service.NewMember{Name: req.Admin.Name, Email: req.Admin.Email}
 	}

@@ -33,8 +33,9 @@ func (s *Service) CreateProject(ctx context.Context, name string) (workunits.Pro
 // MaxFunding bounds one funding so that sums of many stay far from overflow.
 const MaxFunding = 1_000_000_000 * 1_000_000 // a billion currency units, in micro-units
 
-// FundProject pays amount into a project's budget once per requestKey and
-// returns the new balance.
+// FundProject pays amount into a project's budget once per requestKey,
+// funds the project's waiting jobs that the budget now covers, and returns
+// the new balance.
 func (s *Service) FundProject(ctx context.Context, projectID, amount int64, requestKey string) (int64, error) {
 	if amount <= 0 || amount > MaxFunding {
 		return 0, workunits.Errorf(workunits.EINVALID, "amount_micros must be between 1 and %d", int64(MaxFunding))
@@ -48,6 +49,9 @@ func (s *Service) FundProject(ctx context.Context, projectID, amount int64, requ
 			return err
 		}
 		if _, err := store.LedgerRecord(ctx, tx, payouts.Fund(projectID, amount, requestKey), s.now()); err != nil {
+			return err
+		}
+		if err := s.fundWaitingJobs(ctx, tx, []int64{projectID}, s.now()); err != nil {
 			return err
 		}
 		var err error

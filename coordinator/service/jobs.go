@@ -24,6 +24,7 @@ type JobRequest struct {
 	BudgetCapMicros int64  // the most the job may cost; 0: no cap
 	IdempotencyKey  string // a repeat with this key returns the first job
 	RequestHash     string // tells a repeat from a different request under one key
+	Priority        int    // within the project: higher is leased first
 }
 
 // MaxRewardMicros bounds the reward per task.
@@ -31,7 +32,10 @@ const MaxRewardMicros = 1_000 * 1_000_000
 
 // SubmitJob creates a job, its units and their first replicas, and sets
 // aside from the project's budget the most the job can pay, so that every
-// validated task is paid. The status it returns has no progress yet.
+// validated task is paid. A job the budget cannot cover yet, or that
+// waiting jobs ahead of it (by priority, then age) still hold back, is
+// created waiting: it is funded and leased when money comes in
+// (fundWaitingJobs). The status it returns has no progress yet.
 func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest) (JobStatus, error) {
 	if st, found, err := s.replay(ctx, projectID, req); found || err != nil {
 		return st, err
@@ -56,6 +60,9 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 			return JobStatus{}, err
 		}
 	}
+	if err := workunits.ValidatePriority(req.Priority); err != nil {
+		return JobStatus{}, err
+	}
 	escrow, err := payouts.EscrowFor(nUnits, policy.MaxTotalReplicas, req.RewardMicros)
 	if err != nil {
 		return JobStatus{}, workunits.Errorf(workunits.EINVALID, "reward: %v", err)
@@ -73,8 +80,12 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 		if !version.DeprecatedAt.IsZero() {
 			return workunits.Errorf(workunits.ECONFLICT, "version %d of app %q is deprecated: name a current version, or 0 for the latest", version.Version, req.App)
 		}
+		state := workunits.JobActive
+		if escrow > 0 {
+			state = workunits.JobWaiting // until fundWaitingJobs below
+		}
 		job, err = tx.JobInsert(ctx, workunits.Job{ProjectID: projectID, AppVersionID: version.ID, Policy: policy,
-			RewardMicros: req.RewardMicros, State: workunits.JobActive, UnitCount: nUnits, CreatedAt: now})
+			RewardMicros: req.RewardMicros, State: state, UnitCount: nUnits, CreatedAt: now, Priority: req.Priority})
 		if err != nil {
 			return err
 		}
@@ -97,12 +108,10 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 			}
 		}
 		if escrow > 0 {
-			if _, err := store.LedgerRecord(ctx, tx, payouts.Escrow(job.ID, projectID, escrow), now); err != nil {
-				if workunits.ErrorCode(err) == workunits.EINSUFFICIENT {
-					return workunits.Errorf(workunits.EINSUFFICIENT,
-						"the project's budget cannot cover this job: %d units × %d replicas at most × %s = %s %s needed",
-						len(units), policy.MaxTotalReplicas, payouts.FormatMicros(req.RewardMicros), payouts.FormatMicros(escrow), payouts.Currency)
-				}
+			if err := s.fundWaitingJobs(ctx, tx, []int64{projectID}, now); err != nil {
+				return err
+			}
+			if job, err = tx.JobGet(ctx, job.ID); err != nil {
 				return err
 			}
 		}
@@ -115,7 +124,11 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 	if err != nil {
 		return JobStatus{}, fmt.Errorf("submitting job: %w", err)
 	}
-	s.log.Info("job submitted", "project", projectID, "job", job.ID, "units", job.UnitCount, "app", req.App)
+	s.log.Info("job submitted", "project", projectID, "job", job.ID, "units", job.UnitCount, "app", req.App,
+		"state", job.State, "priority", job.Priority)
+	if job.State == workunits.JobWaiting {
+		escrow = 0 // set aside when funded
+	}
 	return JobStatus{Job: job, Escrow: escrow}, nil
 }
 

@@ -68,6 +68,7 @@ type NewProject struct {
 	Name       string
 	Admin      *NewMember        // Role is ignored: the first member is an admin
 	SigningKey ed25519.PublicKey // nil: the operator sets one later
+	Share      int               // fair-share weight; 0: workunits.DefaultShare
 }
 
 // CreateProjectWith creates a research project with its first member, an
@@ -87,6 +88,12 @@ func (s *Service) CreateProjectWith(ctx context.Context, np NewProject) (workuni
 			return workunits.Project{}, "", prefixed("admin.", err)
 		}
 		params.AdminName, params.AdminEmail = admin.Name, admin.Email
+	}
+	if np.Share != 0 {
+		if err := workunits.ValidateShare(np.Share); err != nil {
+			return workunits.Project{}, "", err
+		}
+		params.Share = np.Share
 	}
 	if np.SigningKey != nil && len(np.SigningKey) != ed25519.PublicKeySize {
 		return workunits.Project{}, "", workunits.Errorf(workunits.EINVALID, "signing_public_key must be %d bytes", ed25519.PublicKeySize)
@@ -163,25 +170,41 @@ func (s *Service) Project(ctx context.Context, id int64) (ProjectView, error) {
 // ProjectChange is what the operator may change in a project; nil fields
 // stay as they are.
 type ProjectChange struct {
-	Name *string
+	Name  *string
+	Share *int // fair-share weight
 }
 
 // UpdateProject applies a change to a project and returns it.
 func (s *Service) UpdateProject(ctx context.Context, id int64, c ProjectChange) (ProjectView, error) {
-	if c.Name == nil {
-		return ProjectView{}, workunits.Errorf(workunits.EINVALID, "nothing to change: give name")
+	if c.Name == nil && c.Share == nil {
+		return ProjectView{}, workunits.Errorf(workunits.EINVALID, "nothing to change: give name or share")
 	}
-	name, err := checkName("name", *c.Name)
-	if err != nil {
-		return ProjectView{}, err
+	var name string
+	if c.Name != nil {
+		var err error
+		if name, err = checkName("name", *c.Name); err != nil {
+			return ProjectView{}, err
+		}
+	}
+	if c.Share != nil {
+		if err := workunits.ValidateShare(*c.Share); err != nil {
+			return ProjectView{}, err
+		}
 	}
 	if err := s.store.InTx(ctx, func(tx store.Tx) error {
-		_, err := tx.ProjectRename(ctx, id, name)
-		return err
+		if c.Name != nil {
+			if _, err := tx.ProjectRename(ctx, id, name); err != nil {
+				return err
+			}
+		}
+		if c.Share != nil {
+			return tx.ProjectShareSet(ctx, id, *c.Share)
+		}
+		return nil
 	}); err != nil {
 		return ProjectView{}, fmt.Errorf("updating project %d: %w", id, err)
 	}
-	s.log.Info("project renamed", "project", id, "name", name)
+	s.log.Info("project updated", "project", id, "name", c.Name != nil, "share", c.Share != nil)
 	return s.Project(ctx, id)
 }
 

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
@@ -26,7 +27,8 @@ const cancelReason = "job cancelled"
 // valid are paid as usual; the escrow left goes back to the project's
 // budget once nothing more can be paid, at once if nothing is owed,
 // otherwise when the payer has paid the last credit. Cancelling a
-// cancelled job changes nothing; a done job cannot be cancelled.
+// cancelled job changes nothing; a done job cannot be cancelled. A waiting
+// job, not yet funded, is cancelled the same way and owes nothing.
 func (s *Service) CancelJob(ctx context.Context, projectID, jobID int64) (JobStatus, error) {
 	var res store.JobCancelResult
 	var changed bool
@@ -89,14 +91,20 @@ func (s *Service) settleCancelled(ctx context.Context, tx store.Tx, jobIDs []int
 		return err
 	}
 	var releases []payouts.Transaction
+	var funded []int64 // projects whose budget grew: their waiting jobs may now be funded
 	for _, j := range jobs {
 		if l := left[payouts.JobEscrow(j.ID)]; l > 0 {
 			releases = append(releases, payouts.Release(j.ID, j.ProjectID, l))
+			funded = append(funded, j.ProjectID)
 		}
 	}
 	if len(releases) > 0 {
 		if _, err := tx.LedgerRecordMany(ctx, releases, now); err != nil {
 			return fmt.Errorf("returning the escrow of %d cancelled jobs: %w", len(releases), err)
+		}
+		slices.Sort(funded)
+		if err := s.fundWaitingJobs(ctx, tx, slices.Compact(funded), now); err != nil {
+			return err
 		}
 	}
 	for _, j := range jobs {

@@ -28,7 +28,7 @@ const (
 )
 
 // ListableJobStates are the states GET /jobs filters by.
-var ListableJobStates = []workunits.JobState{workunits.JobActive, workunits.JobDone, workunits.JobCancelled}
+var ListableJobStates = []workunits.JobState{workunits.JobWaiting, workunits.JobActive, workunits.JobDone, workunits.JobCancelled}
 
 // ListableUnitStates are the states GET /jobs/{id}/units filters by.
 var ListableUnitStates = []workunits.UnitState{workunits.UnitOpen, workunits.UnitDone, workunits.UnitFailed}

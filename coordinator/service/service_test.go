@@ -100,33 +100,6 @@ func TestFundingIsIdempotentByKey(t *testing.T) {
 	}
 }
 
-func TestSubmitJobNeedsBudgetAndStoresNothingWithout(t *testing.T) {
-	b := setup(t)
-	ctx := context.Background()
-	req := JobRequest{App: "app", Inputs: [][]byte{[]byte(`1`), []byte(`2`)}, RewardMicros: 100,
-		Policy: workunits.Policy{MinQuorum: 2, TargetReplicas: 2, MaxTotalReplicas: 3}}
-	if _, err := b.svc.SubmitJob(ctx, b.project.ID, req); workunits.ErrorCode(err) != workunits.EINSUFFICIENT {
-		t.Fatalf("unfunded job: %v, want insufficient funds", err)
-	}
-	if _, err := b.svc.Job(ctx, b.project.ID, 1); workunits.ErrorCode(err) != workunits.ENOTFOUND {
-		t.Errorf("a refused job was stored: %v", err)
-	}
-	if _, err := b.svc.FundProject(ctx, b.project.ID, 600, "g"); err != nil {
-		t.Fatal(err)
-	}
-	st, err := b.svc.SubmitJob(ctx, b.project.ID, req) // 2 units × 3 replicas at most × 100
-	if err != nil {
-		t.Fatal(err)
-	}
-	job := st.Job
-	if got := b.balance(t, payouts.JobEscrow(job.ID)); got != 600 {
-		t.Errorf("escrow = %d, want 600", got)
-	}
-	if got := b.balance(t, payouts.ProjectBudget(b.project.ID)); got != 0 {
-		t.Errorf("budget = %d, want 0", got)
-	}
-}
-
 // TestLifecycle drives one unit through a missed deadline, a replacement,
 // a quorum and payment, with the clock under the test's control.
 func TestLifecycle(t *testing.T) {

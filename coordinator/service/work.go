@@ -393,6 +393,9 @@ func (s *Service) finishJobs(ctx context.Context, tx store.Tx, jobIDs []int64, n
 		if _, err := tx.LedgerRecordMany(ctx, releases, now); err != nil {
 			return fmt.Errorf("returning the escrow of %d finished jobs: %w", len(releases), err)
 		}
+		if err := s.fundWaitingJobs(ctx, tx, releasedProjects(jobs, left), now); err != nil {
+			return err
+		}
 	}
 	for _, j := range jobs {
 		s.log.Info("job finished", "job", j.ID, "escrow_returned_micros", max(left[payouts.JobEscrow(j.ID)], 0))

@@ -13,10 +13,10 @@ type LifecycleTx interface {
 	// that cancelling and retiring it are serialised with each other and
 	// with finishing it.
 	JobGetForUpdate(ctx context.Context, id int64) (workunits.Job, error)
-	// JobCancel marks an active job cancelled: its open units fail with
+	// JobCancel marks an active or waiting job cancelled: its open units fail with
 	// reason and its unsent tasks are withdrawn (over, not_needed). Tasks
 	// in progress are left alone; their hosts are told by
-	// TaskListCancelled. A job that is not active is left as it is.
+	// TaskListCancelled. A job in another state is left as it is.
 	JobCancel(ctx context.Context, id int64, reason string) (JobCancelResult, error)
 	// JobListUnsettled returns up to limit cancelled jobs whose escrow is
 	// not yet returned (finished_at unset), in id order.

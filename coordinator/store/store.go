@@ -39,6 +39,7 @@ type Tx interface {
 	LifecycleTx // cancel, retire, webhooks: lifecycle.go
 	InputTx
 	SigningTx
+	FairshareTx
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.
@@ -104,8 +105,8 @@ type Tx interface {
 	// output (nil or empty: an empty output). Every key of outputs must be
 	// one of the tasks.
 	TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs map[int64][]byte) error
-	// TaskLease hands up to Max unsent tasks of active jobs to a host, oldest
-	// job first, never two tasks of one unit to hosts of the same
+	// TaskLease hands up to Max unsent tasks of active jobs to a host, in
+	// fair share across projects (see FairshareTx), never two tasks of one unit to hosts of the same
 	// contributor: replicas that check each other must come from different
 	// people.
 	TaskLease(ctx context.Context, p TaskLeaseParams) ([]Lease, error)
@@ -319,6 +320,7 @@ type ProjectInsertParams struct {
 	AdminName  string
 	AdminEmail string
 	Now        time.Time
+	Share      int // 0: workunits.DefaultShare
 }
 
 type ContributorInsertParams struct {

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -15,19 +16,19 @@ import (
 )
 
 func (t *Tx) ProjectInsert(ctx context.Context, p store.ProjectInsertParams) (workunits.Project, error) {
-	pr := workunits.Project{Name: p.Name, CreatedAt: ts(p.Now)}
-	if err := t.tx.QueryRow(ctx, `INSERT INTO projects (name, created_at) VALUES ($1, $2) RETURNING id`,
-		p.Name, pr.CreatedAt).Scan(&pr.ID); err != nil {
+	pr := workunits.Project{Name: p.Name, CreatedAt: ts(p.Now), Share: cmp.Or(p.Share, workunits.DefaultShare)}
+	if err := t.tx.QueryRow(ctx, `INSERT INTO projects (name, created_at, share) VALUES ($1, $2, $3) RETURNING id`,
+		p.Name, pr.CreatedAt, pr.Share).Scan(&pr.ID); err != nil {
 		return workunits.Project{}, fmt.Errorf("inserting project: %w", err)
 	}
 	return pr, t.projectFirstMember(ctx, pr, p)
 }
 
-const projectColumns = `id, name, created_at`
+const projectColumns = `id, name, created_at, share`
 
 func scanProject(row pgx.Row) (workunits.Project, error) {
 	var p workunits.Project
-	err := row.Scan(&p.ID, &p.Name, &p.CreatedAt)
+	err := row.Scan(&p.ID, &p.Name, &p.CreatedAt, &p.Share)
 	p.CreatedAt = p.CreatedAt.UTC()
 	return p, err
 }

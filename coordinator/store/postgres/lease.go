@@ -17,6 +17,7 @@ import (
 // and locks up to $3 of them. SKIP LOCKED passes
 // over tasks another transaction is leasing; every task locked here is
 // leased, so a host told there is nothing has not merely been unlucky.
+// Fair share (fairshare.go) takes from chosen jobs with leaseTakeFirstReplicas.
 const leaseCandidates = `SELECT t.id, t.unit_id FROM tasks t
 	JOIN jobs j ON j.id = t.job_id
 	WHERE t.state = 'unsent' AND j.state = 'active'
@@ -28,12 +29,6 @@ const leaseCandidates = `SELECT t.id, t.unit_id FROM tasks t
 	LIMIT $3
 	FOR UPDATE OF t SKIP LOCKED`
 
-// leaseFirstReplicas is leaseCandidates restricted to the lowest unsent
-// task of each unit, so that one statement can take many tasks without
-// taking (and so locking) two of one unit.
-var leaseFirstReplicas = fmt.Sprintf(leaseCandidates, `AND NOT EXISTS (SELECT 1 FROM tasks s
-	                  WHERE s.unit_id = t.unit_id AND s.state = 'unsent' AND s.id < t.id)`)
-
 // leaseAnyReplica is leaseCandidates for one task at a time: it finds a
 // unit whose first replica another transaction has locked.
 var leaseAnyReplica = fmt.Sprintf(leaseCandidates, ``)
@@ -42,21 +37,16 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 	if p.Max <= 0 {
 		return nil, nil
 	}
-	// Locking the contributor serialises leases to the hosts of one
-	// contributor: otherwise two of their hosts asking at once could each
-	// take a replica of the same unit, neither seeing the other's.
-	var contributorID int64
-	if err := t.tx.QueryRow(ctx, `SELECT c.id FROM hosts h JOIN contributors c ON c.id = h.contributor_id
-		WHERE h.id = $1 FOR NO KEY UPDATE OF c`, p.HostID).Scan(&contributorID); err != nil {
-		return nil, notFound(err, "host %d not found", p.HostID)
-	}
-
 	// Empty, not nil: a nil slice is sent as NULL, and "<> ALL(NULL)"
 	// would exclude every unit.
 	taskIDs, unitIDs := []int64{}, []int64{}
 	skipJobs := p.SkipJobs
 	if skipJobs == nil {
 		skipJobs = []int64{}
+	}
+	contributorID, jobs, err := t.leaseStart(ctx, p.HostID, skipJobs)
+	if err != nil {
+		return nil, err
 	}
 	pick := func(query string, limit int) (int, error) {
 		rows, err := t.tx.Query(ctx, query, contributorID, unitIDs, limit, skipJobs)
@@ -73,7 +63,10 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 		}
 		return int(n.RowsAffected()), nil
 	}
-	if _, err := pick(leaseFirstReplicas, p.Max); err != nil {
+	adv, err := store.LeaseFairShare(jobs, p.Max, func(asks []store.JobTake) ([]int, error) {
+		return t.leaseTake(ctx, contributorID, asks, &taskIDs, &unitIDs)
+	})
+	if err != nil {
 		return nil, err
 	}
 	// Short only if the pool ran dry or some units' first replicas were
@@ -91,14 +84,24 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 		return nil, nil
 	}
 
-	rows, err := t.tx.Query(ctx, `UPDATE tasks t SET host_id = $1, state = 'in_progress', sent_at = $2::timestamptz,
+	// The passes advance in the same statement, in project order, so that
+	// leases advancing the same projects lock their rows in one order and
+	// never deadlock, each in its contributor's stripe.
+	advIDs, advDeltas := make([]int64, len(adv)), make([]int64, len(adv))
+	for i, a := range adv {
+		advIDs[i], advDeltas[i] = a.ProjectID, a.Delta
+	}
+	rows, err := t.tx.Query(ctx, `WITH advance AS (INSERT INTO project_usage (project_id, stripe, pass)
+			SELECT id, $6, delta FROM unnest($4::bigint[], $5::bigint[]) AS x(id, delta) ORDER BY id
+			ON CONFLICT (project_id, stripe) DO UPDATE SET pass = project_usage.pass + EXCLUDED.pass)
+		UPDATE tasks t SET host_id = $1, state = 'in_progress', sent_at = $2::timestamptz,
 			deadline_at = $2::timestamptz + j.deadline_ms * interval '1 millisecond'
 		FROM units u, jobs j, app_versions v, apps a, projects p
 		WHERE t.id = ANY($3) AND t.state = 'unsent'
 		  AND u.id = t.unit_id AND j.id = t.job_id AND v.id = j.app_version_id AND a.id = v.app_id AND p.id = j.project_id
 		RETURNING t.id, t.unit_id, t.job_id, a.name, v.module_sha256, u.input, t.deadline_at,
 		  j.project_id, v.signature, p.signing_public_key`,
-		p.HostID, ts(p.Now), taskIDs)
+		p.HostID, ts(p.Now), taskIDs, advIDs, advDeltas, int16(contributorID%passStripes))
 	if err != nil {
 		return nil, fmt.Errorf("leasing tasks: %w", err)
 	}

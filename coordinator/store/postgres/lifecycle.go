@@ -31,8 +31,8 @@ func (t *Tx) JobGetForUpdate(ctx context.Context, id int64) (workunits.Job, erro
 // of deadlocking with it.
 func (t *Tx) JobCancel(ctx context.Context, id int64, reason string) (store.JobCancelResult, error) {
 	var r store.JobCancelResult
-	tag, err := t.tx.Exec(ctx, `UPDATE jobs SET state = $1 WHERE id = $2 AND state = $3`,
-		workunits.JobCancelled, id, workunits.JobActive)
+	tag, err := t.tx.Exec(ctx, `UPDATE jobs SET state = $1 WHERE id = $2 AND state IN ($3, $4)`,
+		workunits.JobCancelled, id, workunits.JobActive, workunits.JobWaiting)
 	if err != nil {
 		return r, fmt.Errorf("cancelling job %d: %w", id, err)
 	}

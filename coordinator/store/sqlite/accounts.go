@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -11,8 +12,9 @@ import (
 )
 
 func (t *Tx) ProjectInsert(ctx context.Context, p store.ProjectInsertParams) (workunits.Project, error) {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO projects (name, created_at) VALUES (?, ?)`,
-		p.Name, p.Now.UnixMilli())
+	share := cmp.Or(p.Share, workunits.DefaultShare)
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO projects (name, created_at, share) VALUES (?, ?, ?)`,
+		p.Name, p.Now.UnixMilli(), share)
 	if err != nil {
 		return workunits.Project{}, fmt.Errorf("inserting project: %w", err)
 	}
@@ -20,16 +22,16 @@ func (t *Tx) ProjectInsert(ctx context.Context, p store.ProjectInsertParams) (wo
 	if err != nil {
 		return workunits.Project{}, fmt.Errorf("reading project id: %w", err)
 	}
-	pr := workunits.Project{ID: id, Name: p.Name, CreatedAt: time.UnixMilli(p.Now.UnixMilli()).UTC()}
+	pr := workunits.Project{ID: id, Name: p.Name, CreatedAt: time.UnixMilli(p.Now.UnixMilli()).UTC(), Share: share}
 	return pr, t.projectFirstMember(ctx, pr, p)
 }
 
-const projectColumns = `id, name, created_at`
+const projectColumns = `id, name, created_at, share`
 
 func scanProject(row interface{ Scan(...any) error }) (workunits.Project, error) {
 	var p workunits.Project
 	var created int64
-	err := row.Scan(&p.ID, &p.Name, &created)
+	err := row.Scan(&p.ID, &p.Name, &created, &p.Share)
 	p.CreatedAt = time.UnixMilli(created).UTC()
 	return p, err
 }

@@ -19,8 +19,8 @@ func (t *Tx) JobGetForUpdate(ctx context.Context, id int64) (workunits.Job, erro
 
 func (t *Tx) JobCancel(ctx context.Context, id int64, reason string) (store.JobCancelResult, error) {
 	var r store.JobCancelResult
-	res, err := t.tx.ExecContext(ctx, `UPDATE jobs SET state = ? WHERE id = ? AND state = ?`,
-		workunits.JobCancelled, id, workunits.JobActive)
+	res, err := t.tx.ExecContext(ctx, `UPDATE jobs SET state = ? WHERE id = ? AND state IN (?, ?)`,
+		workunits.JobCancelled, id, workunits.JobActive, workunits.JobWaiting)
 	if err != nil {
 		return r, fmt.Errorf("cancelling job %d: %w", id, err)
 	}

@@ -109,46 +109,66 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 	if p.Max <= 0 {
 		return nil, nil
 	}
-	// Oldest job first, so that a replacement replica of an old job is not
-	// queued behind every task of newer jobs.
-	skip := ""
-	args := []any{p.HostID}
-	if len(p.SkipJobs) > 0 {
-		skip = "AND t.job_id NOT IN (" + placeholders(len(p.SkipJobs)) + ")"
-		args = append(args, int64Args(p.SkipJobs)...)
-	}
-	args = append(args, p.Max*leaseWindow)
-	rows, err := t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, j.deadline_ms FROM tasks t
-		JOIN jobs j ON j.id = t.job_id
-		WHERE t.state = 'unsent' AND j.state = 'active'
-		  AND NOT EXISTS (SELECT 1 FROM tasks o JOIN hosts oh ON oh.id = o.host_id
-		                  WHERE o.unit_id = t.unit_id
-		                    AND oh.contributor_id = (SELECT contributor_id FROM hosts WHERE id = ?))
-		  `+skip+`
-		ORDER BY t.job_id, t.id LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("finding unsent tasks: %w", err)
+	var contributorID int64
+	if err := t.tx.QueryRowContext(ctx, `SELECT contributor_id FROM hosts WHERE id = ?`, p.HostID).Scan(&contributorID); err != nil {
+		return nil, notFound(err, "host %d not found", p.HostID)
 	}
 	type candidate struct {
 		taskID, unitID, deadlineMS int64
 	}
 	var picked []candidate
 	seenUnit := map[int64]bool{}
-	for rows.Next() {
-		var c candidate
-		if err := rows.Scan(&c.taskID, &c.unitID, &c.deadlineMS); err != nil {
+	// take picks up to limit tasks of one job, a unit at most once, that
+	// the contributor holds no replica of.
+	take := func(jobID int64, limit int) (int, error) {
+		got := 0
+		for got < limit {
+			window := (limit - got) * leaseWindow
+			args := []any{jobID, contributorID}
+			notSeen := ""
+			if len(seenUnit) > 0 {
+				notSeen = "AND t.unit_id NOT IN (" + placeholders(len(seenUnit)) + ")"
+				for u := range seenUnit {
+					args = append(args, u)
+				}
+			}
+			rows, err := t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, j.deadline_ms FROM tasks t
+				JOIN jobs j ON j.id = t.job_id
+				WHERE t.job_id = ? AND t.state = 'unsent' AND j.state = 'active'
+				  AND NOT EXISTS (SELECT 1 FROM tasks o JOIN hosts oh ON oh.id = o.host_id
+				                  WHERE o.unit_id = t.unit_id AND oh.contributor_id = ?)
+				  `+notSeen+`
+				ORDER BY t.id LIMIT ?`, append(args, window)...)
+			if err != nil {
+				return got, fmt.Errorf("finding unsent tasks of job %d: %w", jobID, err)
+			}
+			read := 0
+			for rows.Next() {
+				read++
+				var c candidate
+				if err := rows.Scan(&c.taskID, &c.unitID, &c.deadlineMS); err != nil {
+					rows.Close()
+					return got, fmt.Errorf("scanning unsent task: %w", err)
+				}
+				if seenUnit[c.unitID] || got == limit {
+					continue
+				}
+				seenUnit[c.unitID] = true
+				picked = append(picked, c)
+				got++
+			}
 			rows.Close()
-			return nil, fmt.Errorf("scanning unsent task: %w", err)
+			if err := rows.Err(); err != nil {
+				return got, fmt.Errorf("finding unsent tasks of job %d: %w", jobID, err)
+			}
+			if read < window {
+				break // the job has no more for this host
+			}
 		}
-		if seenUnit[c.unitID] || len(picked) == p.Max {
-			continue
-		}
-		seenUnit[c.unitID] = true
-		picked = append(picked, c)
+		return got, nil
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("finding unsent tasks: %w", err)
+	if err := t.leaseFairShare(ctx, p.Max, p.SkipJobs, take); err != nil {
+		return nil, err
 	}
 	if len(picked) == 0 {
 		return nil, nil
@@ -167,7 +187,7 @@ func (t *Tx) TaskLease(ctx context.Context, p store.TaskLeaseParams) ([]store.Le
 		}
 		ids[i] = c.taskID
 	}
-	rows, err = t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, u.job_id, a.name, v.module_sha256, u.input, t.deadline_at,
+	rows, err := t.tx.QueryContext(ctx, `SELECT t.id, t.unit_id, u.job_id, a.name, v.module_sha256, u.input, t.deadline_at,
 			j.project_id, v.signature, p.signing_public_key
 		FROM tasks t JOIN units u ON u.id = t.unit_id JOIN jobs j ON j.id = u.job_id
 		JOIN app_versions v ON v.id = j.app_version_id JOIN apps a ON a.id = v.app_id JOIN projects p ON p.id = j.project_id

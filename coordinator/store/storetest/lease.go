@@ -244,9 +244,10 @@ func testTaskLease(t *testing.T, newStore func(*testing.T) store.Store) {
 		}
 	})
 
-	// A replacement replica of an older job goes out before a newer job's
-	// tasks, even though it was created after them: otherwise one missed
-	// deadline holds a job back until every later job is handed out.
+	// Within a project, a replacement replica of an older job goes out
+	// before a newer job's tasks, even though it was created after them:
+	// otherwise one missed deadline holds a job back until every later job
+	// is handed out. (Across projects, fair share decides: fairshare.go.)
 	t.Run("OldestJobFirst", func(t *testing.T) {
 		s := setup(t, newStore)
 		var older, newer jobFixture
@@ -254,8 +255,9 @@ func testTaskLease(t *testing.T, newStore func(*testing.T) store.Store) {
 		inTx(t, s, func(tx store.Tx, f *factory) error {
 			a, b, c = f.Host(f.Contributor().ID), f.Host(f.Contributor().ID), f.Host(f.Contributor().ID)
 			one := workunits.Policy{MinQuorum: 1, TargetReplicas: 1}
-			older = f.Job(jobSpec{Units: 1, Policy: one, CreatedAt: t0})
-			newer = f.Job(jobSpec{Units: 2, Policy: one, CreatedAt: t0.Add(time.Minute)})
+			p := f.Project().ID
+			older = f.Job(jobSpec{ProjectID: p, Units: 1, Policy: one, CreatedAt: t0})
+			newer = f.Job(jobSpec{ProjectID: p, Units: 2, Policy: one, CreatedAt: t0.Add(time.Minute)})
 			return nil
 		})
 		if ls := lease(t, s, a.ID, 1, now); len(ls) != 1 || ls[0].JobID != older.Job.ID {

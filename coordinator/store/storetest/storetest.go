@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Inputs", testInputs},
 		{"Progress", testProgress},
 		{"Signing", testSigning},
+		{"FairShare", testFairShare},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })
