@@ -218,4 +218,3 @@ func TestWaitingJobHTTP(t *testing.T) {
 		t.Errorf("funded submit = %+v, %v; want active with 300 escrow", j, err)
 	}
 }
-
