@@ -112,10 +112,10 @@ func blobList(t *testing.T, c *client.Client) []string {
 		for _, b := range page.Blobs {
 			out = append(out, b.SHA256)
 		}
-		if page.Next == "" {
+		if page.NextCursor == "" {
 			return out
 		}
-		after = page.Next
+		after = page.NextCursor
 	}
 }
 
@@ -170,8 +170,8 @@ func TestBlobUploadListGetAndTenancy(t *testing.T) {
 	wantJSONError(t, status, 400, raw, "SHA-256")
 	status, raw = call(t, "GET", b.coord.URL+"/api/v1/blobs/"+strings.Repeat("0", 64), b.project.APIKey, "", "")
 	wantJSONError(t, status, 404, raw, "not found")
-	status, raw = call(t, "GET", b.coord.URL+"/api/v1/blobs?after=zzz", b.project.APIKey, "", "")
-	wantJSONError(t, status, 400, raw, "after")
+	status, raw = call(t, "GET", b.coord.URL+"/api/v1/blobs?cursor=zzz", b.project.APIKey, "", "")
+	wantJSONError(t, status, 400, raw, "bad cursor")
 	status, raw = call(t, "POST", b.coord.URL+"/api/v1/blobs", "", "", "x")
 	wantJSONError(t, status, 401, raw, "missing credentials")
 }

@@ -9,11 +9,11 @@ type Blob struct {
 	CreatedAt time.Time `json:"created_at"` // when the project uploaded it
 }
 
-// BlobList is a page of a project's blobs; Next, when set, is the after
-// cursor of the next page.
+// BlobList is a page of a project's blobs; NextCursor, when set, fetches
+// the next page (pass it as ?cursor=).
 type BlobList struct {
-	Blobs []Blob `json:"blobs"`
-	Next  string `json:"next,omitempty"`
+	Blobs      []Blob `json:"blobs"`
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // Chunks asks the chunks splitter to cut an uploaded blob into units of

@@ -30,7 +30,7 @@ type UnitSummary struct {
 }
 
 // UnitPage is one page of a job's units in seq order. NextCursor, when
-// set, fetches the next page (pass it as ?after=).
+// set, fetches the next page (pass it as ?cursor=).
 type UnitPage struct {
 	Units      []UnitSummary `json:"units"`
 	NextCursor string        `json:"next_cursor,omitempty"`

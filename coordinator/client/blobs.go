@@ -27,13 +27,13 @@ func (c *Client) UploadBlob(ctx context.Context, r io.Reader) (b api.Blob, creat
 	return b, resp.StatusCode == http.StatusCreated, nil
 }
 
-// Blobs lists a page of the project's blobs after the cursor after ("" for
-// the first page; then the previous page's Next), at most limit (0: the
+// Blobs lists a page of the project's blobs from cursor ("" for the first
+// page; then the previous page's NextCursor), at most limit (0: the
 // server's default).
-func (c *Client) Blobs(ctx context.Context, after string, limit int) (api.BlobList, error) {
+func (c *Client) Blobs(ctx context.Context, cursor string, limit int) (api.BlobList, error) {
 	q := url.Values{}
-	if after != "" {
-		q.Set("after", after)
+	if cursor != "" {
+		q.Set("cursor", cursor)
 	}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))

@@ -46,7 +46,7 @@ func (c *Client) Jobs(ctx context.Context, o ListOptions) (api.JobPage, error) {
 // Units lists a page of a job's units in seq order.
 func (c *Client) Units(ctx context.Context, jobID int64, o ListOptions) (api.UnitPage, error) {
 	var out api.UnitPage
-	err := c.doJSON(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/units", jobID)+o.query("after"), nil, &out)
+	err := c.doJSON(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/units", jobID)+o.query("cursor"), nil, &out)
 	return out, err
 }
 

@@ -36,8 +36,8 @@ func (s *server) handleBlobUpload() http.HandlerFunc {
 	}
 }
 
-// handleBlobList lists the project's blobs in hash order; ?after=<sha256>
-// (the previous page's next) continues, ?limit=N shortens a page.
+// handleBlobList lists the project's blobs in hash order; ?cursor= (the
+// previous page's next_cursor) continues, ?limit=N shortens a page.
 func (s *server) handleBlobList() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		limit, err := queryInt(r, "limit", 100)
@@ -45,7 +45,7 @@ func (s *server) handleBlobList() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		blobs, err := s.svc.Blobs(r.Context(), projectOf(r).ID, r.URL.Query().Get("after"), limit)
+		blobs, err := s.svc.Blobs(r.Context(), projectOf(r).ID, r.URL.Query().Get("cursor"), limit)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -55,7 +55,7 @@ func (s *server) handleBlobList() http.HandlerFunc {
 			out.Blobs[i] = blobJSON(b)
 		}
 		if len(blobs) > 0 && len(blobs) == limit {
-			out.Next = blobs[len(blobs)-1].SHA256
+			out.NextCursor = blobs[len(blobs)-1].SHA256
 		}
 		writeJSON(w, http.StatusOK, out)
 	}

@@ -170,7 +170,7 @@ func unitJSON(u workunits.Unit) api.UnitSummary {
 }
 
 // handleUnitList lists a job's units in seq order: ?state= filters,
-// ?limit= sizes the page, ?after= (a next_cursor) continues.
+// ?limit= sizes the page, ?cursor= (a next_cursor) continues.
 func (s *server) handleUnitList() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		jobID, err := pathID(r, "jobID")
@@ -186,7 +186,7 @@ func (s *server) handleUnitList() http.HandlerFunc {
 		q := r.URL.Query()
 		req := service.UnitListRequest{State: workunits.UnitState(q.Get("state")), AfterSeq: -1, Limit: limit}
 		want := cursor{Kind: "units", Job: jobID, State: q.Get("state")}
-		if raw := q.Get("after"); raw != "" {
+		if raw := q.Get("cursor"); raw != "" {
 			pos, err := decodeCursor(raw, want, 0)
 			if err != nil {
 				s.error(w, r, err)

@@ -381,10 +381,10 @@ func TestUnitsListDetailAndOutput(t *testing.T) {
 		{"limit zero", units + "?limit=0", 400, "limit"},
 		{"limit too big", units + "?limit=5000", 400, "limit"},
 		{"unknown state", units + "?state=running", 400, "state must be one of"},
-		{"garbage cursor", units + "?after=not-a-cursor", 400, "bad cursor"},
-		{"cursor with another state", units + "?state=failed&after=" + done.NextCursor, 400, "bad cursor"},
-		{"cursor of another job", units + "?state=done&after=" + foreign, 400, "bad cursor"},
-		{"cursor of the job listing", units + "?after=" + base64.RawURLEncoding.EncodeToString([]byte(`{"k":"jobs","p":3}`)), 400, "bad cursor"},
+		{"garbage cursor", units + "?cursor=not-a-cursor", 400, "bad cursor"},
+		{"cursor with another state", units + "?state=failed&cursor=" + done.NextCursor, 400, "bad cursor"},
+		{"cursor of another job", units + "?state=done&cursor=" + foreign, 400, "bad cursor"},
+		{"cursor of the job listing", units + "?cursor=" + base64.RawURLEncoding.EncodeToString([]byte(`{"k":"jobs","p":3}`)), 400, "bad cursor"},
 	} {
 		status, hdr, body := b.get(t, b.research.Key(), tt.path)
 		wantJSONError(t, tt.name, status, hdr, body, tt.wantStatus, tt.wantInMsg)

@@ -173,7 +173,7 @@ func (s *Service) Blob(ctx context.Context, projectID int64, sha string) (store.
 // after (a SHA-256; empty for the first page), in hash order.
 func (s *Service) Blobs(ctx context.Context, projectID int64, after string, limit int) ([]store.InputBlob, error) {
 	if after != "" && !workunits.ValidSHA256(after) {
-		return nil, workunits.Errorf(workunits.EINVALID, "after must be the sha256 of the last blob of the previous page, got %q", after)
+		return nil, workunits.Errorf(workunits.EINVALID, "bad cursor %q: pass the next_cursor of the previous page", after)
 	}
 	if limit <= 0 || limit > MaxBlobPage {
 		limit = MaxBlobPage
