@@ -9,6 +9,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
+	"github.com/nightshift-platform/nightshift/workunits"
 )
 
 // apiShapes pairs each schema in the spec with the Go type of
@@ -16,15 +17,41 @@ import (
 // gets a row here, naming its schema.
 var apiShapes = map[string]any{
 	"Error":                    api.ErrorResponse{},
+	"ErrorBody":                api.ErrorBody{},
 	"Project":                  api.Project{},
+	"ProjectList":              api.ProjectList{},
+	"ProjectAdmin":             api.ProjectAdmin{},
 	"CreateProjectRequest":     api.CreateProjectRequest{},
+	"UpdateProjectRequest":     api.UpdateProjectRequest{},
+	"SigningKeyRequest":        api.SigningKeyRequest{},
 	"FundRequest":              api.FundRequest{},
 	"FundResponse":             api.FundResponse{},
+	"CreateAPIKeyRequest":      api.CreateAPIKeyRequest{},
+	"APIKey":                   api.APIKey{},
+	"APIKeyList":               api.APIKeyList{},
+	"CreateMemberRequest":      api.CreateMemberRequest{},
+	"Member":                   api.Member{},
+	"MemberList":               api.MemberList{},
+	"App":                      api.App{},
 	"AppVersion":               api.AppVersion{},
+	"Blob":                     api.Blob{},
+	"BlobList":                 api.BlobList{},
+	"Chunks":                   api.Chunks{},
+	"InputRef":                 api.InputRef{},
+	"SweepParam":               workunits.SweepParam{},
 	"Policy":                   api.Policy{},
+	"WebhookConfig":            api.WebhookConfig{},
+	"WebhookStatus":            api.WebhookStatus{},
+	"WebhookEvent":             api.WebhookEvent{},
 	"SubmitJobRequest":         api.SubmitJobRequest{},
 	"Job":                      api.Job{},
+	"JobPage":                  api.JobPage{},
 	"Progress":                 api.Progress{},
+	"TaskError":                api.TaskError{},
+	"UnitSummary":              api.UnitSummary{},
+	"UnitPage":                 api.UnitPage{},
+	"Unit":                     api.Unit{},
+	"UnitTask":                 api.UnitTask{},
 	"Result":                   api.Result{},
 	"RefusedCredit":            api.RefusedCredit{},
 	"LedgerAudit":              api.LedgerAudit{},
@@ -42,8 +69,20 @@ var apiShapes = map[string]any{
 	"ReportResponse":           api.ReportResponse{},
 }
 
+// requestShapes are the schemas of request bodies (and their parts). What
+// they require is what a client must send, which the JSON tags do not say;
+// every other schema is a response, and requires exactly the fields its
+// type always encodes (those without omitempty).
+var requestShapes = []string{
+	"CreateProjectRequest", "ProjectAdmin", "UpdateProjectRequest", "SigningKeyRequest", "FundRequest",
+	"CreateAPIKeyRequest", "CreateMemberRequest", "Chunks", "SweepParam", "WebhookConfig", "SubmitJobRequest",
+	"CreateContributorRequest", "RegisterHostRequest", "WorkRequest", "ReportRequest", "Report",
+}
+
 // TestOpenAPIShapes fails on every JSON field a coordinator/api type has
-// that its schema lacks, and every schema property the type lacks.
+// that its schema lacks, every schema property the type lacks, and, for a
+// response, every difference between the fields the type always encodes
+// and those the schema requires.
 func TestOpenAPIShapes(t *testing.T) {
 	doc := loadSpec(t, specFile)
 	names := make([]string, 0, len(apiShapes))
@@ -54,29 +93,49 @@ func TestOpenAPIShapes(t *testing.T) {
 	for _, name := range names {
 		ref := doc.Components.Schemas[name]
 		if ref == nil || ref.Value == nil {
-			t.Errorf("schema %s (for api.%T) is not in %s", name, apiShapes[name], specFile)
+			t.Errorf("schema %s (for %T) is not in %s", name, apiShapes[name], specFile)
 			continue
 		}
-		fields := jsonFields(reflect.TypeOf(apiShapes[name]))
+		typ := reflect.TypeOf(apiShapes[name])
+		fields := jsonFields(typ)
 		props := schemaProperties(ref.Value)
-		var notInSpec, notInGo []string
-		for _, f := range fields {
-			if !slices.Contains(props, f) {
-				notInSpec = append(notInSpec, f)
-			}
-		}
-		for _, p := range props {
-			if !slices.Contains(fields, p) {
-				notInGo = append(notInGo, p)
-			}
-		}
-		if len(notInSpec) > 0 {
+		if notInSpec := missingFrom(fields, props); len(notInSpec) > 0 {
 			t.Errorf("%T has fields schema %s lacks: %s", apiShapes[name], name, strings.Join(notInSpec, ", "))
 		}
-		if len(notInGo) > 0 {
+		if notInGo := missingFrom(props, fields); len(notInGo) > 0 {
 			t.Errorf("schema %s has properties %T lacks: %s", name, apiShapes[name], strings.Join(notInGo, ", "))
 		}
+		required := schemaRequired(ref.Value)
+		if notField := missingFrom(required, fields); len(notField) > 0 {
+			t.Errorf("schema %s requires properties %T lacks: %s", name, apiShapes[name], strings.Join(notField, ", "))
+		}
+		if slices.Contains(requestShapes, name) {
+			continue
+		}
+		always := alwaysEncoded(typ)
+		if notRequired := missingFrom(always, required); len(notRequired) > 0 {
+			t.Errorf("%T always encodes %s, which schema %s does not require", apiShapes[name], strings.Join(notRequired, ", "), name)
+		}
+		if omitted := missingFrom(required, always); len(omitted) > 0 {
+			t.Errorf("schema %s requires %s, which %T leaves out when empty (omitempty)", name, strings.Join(omitted, ", "), apiShapes[name])
+		}
 	}
+	for _, name := range requestShapes {
+		if _, ok := apiShapes[name]; !ok {
+			t.Errorf("requestShapes names %s, which apiShapes lacks", name)
+		}
+	}
+}
+
+// missingFrom lists the names in want that have is lacks.
+func missingFrom(want, have []string) []string {
+	var out []string
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // jsonFields lists the JSON names of a struct's encoded fields, sorted.
@@ -116,6 +175,44 @@ func schemaProperties(s *openapi3.Schema) []string {
 	return slices.Compact(names)
 }
 
+// alwaysEncoded lists, sorted, the JSON names of a struct's encoded fields
+// that are not omitempty: those every encoding of it holds.
+func alwaysEncoded(typ reflect.Type) []string {
+	var names []string
+	for f := range typ.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if slices.Contains(strings.Split(opts, ","), "omitempty") {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// schemaRequired lists a schema's required properties, with those of its
+// allOf parts, sorted.
+func schemaRequired(s *openapi3.Schema) []string {
+	names := slices.Clone(s.Required)
+	for _, part := range s.AllOf {
+		if part.Value != nil {
+			names = append(names, schemaRequired(part.Value)...)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 func TestJSONFields(t *testing.T) {
 	type shape struct {
 		A      int `json:"a"`
@@ -127,5 +224,8 @@ func TestJSONFields(t *testing.T) {
 	_ = shape{}.low
 	if got, want := jsonFields(reflect.TypeOf(shape{})), []string{"Plain", "a", "b"}; !slices.Equal(got, want) {
 		t.Fatalf("jsonFields = %q, want %q", got, want)
+	}
+	if got, want := alwaysEncoded(reflect.TypeOf(shape{})), []string{"Plain", "a"}; !slices.Equal(got, want) {
+		t.Fatalf("alwaysEncoded = %q, want %q", got, want)
 	}
 }
