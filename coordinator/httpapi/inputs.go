@@ -40,7 +40,7 @@ func (s *server) handleBlobUpload() http.HandlerFunc {
 // previous page's next_cursor) continues, ?limit=N shortens a page.
 func (s *server) handleBlobList() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		limit, err := queryInt(r, "limit", 100)
+		limit, err := queryLimit(r)
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -65,7 +65,7 @@ func checkRole(r *http.Request, need workunits.Role) error {
 
 func projectJSON(v service.ProjectView) api.Project {
 	return api.Project{ID: v.ID, Name: v.Name, CreatedAt: v.CreatedAt, BudgetMicros: v.BudgetMicros, Currency: payouts.Currency,
-		Share: v.Share}
+		Share: v.Share, SigningPublicKey: encodeOptional(v.SigningKey)}
 }
 
 func (s *server) handleProjectList() http.HandlerFunc {

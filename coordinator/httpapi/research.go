@@ -88,19 +88,12 @@ func (s *server) handleRefusedCredits() http.HandlerFunc {
 
 func (s *server) handleProjectGet() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p := projectOf(r)
-		budget, err := s.svc.ProjectBudget(r.Context(), p.ID)
+		v, err := s.svc.Project(r.Context(), projectOf(r).ID)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		signingKey, err := s.svc.ProjectSigningKey(r.Context(), p.ID)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, BudgetMicros: budget, Currency: payouts.Currency,
-			Share: p.Share, SigningPublicKey: encodeOptional(signingKey)})
+		writeJSON(w, http.StatusOK, projectJSON(v))
 	}
 }
 

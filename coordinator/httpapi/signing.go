@@ -13,7 +13,6 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/coordinator/signing"
-	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -65,18 +64,16 @@ func (s *server) handleProjectSigningKey() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		p, err := s.svc.SetProjectSigningKey(r.Context(), id, key)
+		if _, err := s.svc.SetProjectSigningKey(r.Context(), id, key); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		v, err := s.svc.Project(r.Context(), id)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		budget, err := s.svc.ProjectBudget(r.Context(), p.ID)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, BudgetMicros: budget,
-			Currency: payouts.Currency, SigningPublicKey: signing.Encode(key)})
+		writeJSON(w, http.StatusOK, projectJSON(v))
 	}
 }
 

@@ -64,16 +64,6 @@ func (s *Service) FundProject(ctx context.Context, projectID, amount int64, requ
 	return balance, nil
 }
 
-// ProjectBudget returns a project's unspent budget.
-func (s *Service) ProjectBudget(ctx context.Context, projectID int64) (int64, error) {
-	var b int64
-	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
-		b, err = tx.LedgerBalance(ctx, payouts.ProjectBudget(projectID))
-		return err
-	})
-	return b, err
-}
-
 // CreateContributor signs up a volunteer and returns their account key.
 func (s *Service) CreateContributor(ctx context.Context, name string) (workunits.Contributor, string, error) {
 	name, err := checkName("name", name)

@@ -11,7 +11,6 @@ import (
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
-
 // fundWaitingJobs sets aside the escrow of the given projects' waiting
 // jobs, highest priority then oldest first, while the budget covers the
 // next one, and activates them, in the caller's transaction. It stops at

@@ -16,9 +16,6 @@ import (
 // DefaultMaxBlobSize is the largest input blob unless Options.MaxBlobSize says otherwise.
 const DefaultMaxBlobSize = 1 << 30
 
-// MaxBlobPage bounds one page of a project's blob list.
-const MaxBlobPage = 1000
-
 // blobPartsPerTx is how many parts one transaction writes while storing a
 // blob: the upload never holds SQLite's single writer for long.
 const blobPartsPerTx = 8
@@ -175,8 +172,8 @@ func (s *Service) Blobs(ctx context.Context, projectID int64, after string, limi
 	if after != "" && !workunits.ValidSHA256(after) {
 		return nil, workunits.Errorf(workunits.EINVALID, "bad cursor %q: pass the next_cursor of the previous page", after)
 	}
-	if limit <= 0 || limit > MaxBlobPage {
-		limit = MaxBlobPage
+	if err := checkLimit(limit); err != nil {
+		return nil, err
 	}
 	var out []store.InputBlob
 	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {

@@ -124,6 +124,7 @@ func prefixed(prefix string, err error) error {
 type ProjectView struct {
 	workunits.Project
 	BudgetMicros int64
+	SigningKey   []byte // nil until the operator sets one
 }
 
 // Projects lists every project with its budget, for the operator.
@@ -145,6 +146,9 @@ func (s *Service) Projects(ctx context.Context) ([]ProjectView, error) {
 		out = make([]ProjectView, len(projects))
 		for i, p := range projects {
 			out[i] = ProjectView{Project: p, BudgetMicros: budgets[accounts[i]]}
+			if out[i].SigningKey, err = tx.ProjectSigningKeyGet(ctx, p.ID); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -159,6 +163,9 @@ func (s *Service) Project(ctx context.Context, id int64) (ProjectView, error) {
 	var v ProjectView
 	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		if v.Project, err = tx.ProjectGet(ctx, id); err != nil {
+			return err
+		}
+		if v.SigningKey, err = tx.ProjectSigningKeyGet(ctx, id); err != nil {
 			return err
 		}
 		v.BudgetMicros, err = tx.LedgerBalance(ctx, payouts.ProjectBudget(id))

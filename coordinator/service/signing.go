@@ -44,16 +44,6 @@ func (s *Service) SetProjectSigningKey(ctx context.Context, projectID int64, key
 	return p, nil
 }
 
-// ProjectSigningKey returns the project's public key, nil if none is set.
-func (s *Service) ProjectSigningKey(ctx context.Context, projectID int64) (ed25519.PublicKey, error) {
-	var key []byte
-	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
-		key, err = tx.ProjectSigningKeyGet(ctx, projectID)
-		return err
-	})
-	return key, err
-}
-
 // checkSignature verifies an upload against the project's signing key.
 func checkSignature(ctx context.Context, tx store.Tx, projectID int64, module, sig []byte) error {
 	key, err := tx.ProjectSigningKeyGet(ctx, projectID)
