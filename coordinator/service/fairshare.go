@@ -17,9 +17,10 @@ import (
 // the first job the budget cannot cover rather than skipping it, so that a
 // large job is not held back for ever by smaller ones behind it.
 //
-// Concurrent callers may pick the same job: its escrow's ledger key makes
-// the second recording a no-op, and the ledger refuses to overdraw the
-// budget, in which case the jobs wait for the next funding.
+// The waiting jobs are locked, so neither a cancel nor another funder can
+// act on them meanwhile. The budget is not: if another transaction spent
+// it between reading and recording, the ledger refuses the batch (writing
+// nothing) and the plan is made again on the balance as it now is.
 func (s *Service) fundWaitingJobs(ctx context.Context, tx store.Tx, projectIDs []int64, now time.Time) error {
 	for _, projectID := range projectIDs {
 		waiting, err := tx.JobListWaiting(ctx, projectID)
@@ -29,43 +30,58 @@ func (s *Service) fundWaitingJobs(ctx context.Context, tx store.Tx, projectIDs [
 		if len(waiting) == 0 {
 			continue
 		}
-		budget, err := tx.LedgerBalance(ctx, payouts.ProjectBudget(projectID))
-		if err != nil {
-			return err
-		}
-		var funded []int64
-		var escrows []payouts.Transaction
-		for _, j := range waiting {
-			escrow, err := payouts.EscrowFor(j.UnitCount, j.Policy.MaxTotalReplicas, j.RewardMicros)
+		for attempt := 1; ; attempt++ {
+			budget, err := tx.LedgerBalance(ctx, payouts.ProjectBudget(projectID))
 			if err != nil {
-				return fmt.Errorf("funding waiting job %d: %w", j.ID, err)
+				return err
 			}
-			if escrow > budget {
+			funded, escrows, err := fundable(waiting, budget)
+			if err != nil || len(funded) == 0 {
+				return err
+			}
+			_, err = tx.LedgerRecordMany(ctx, escrows, now)
+			if workunits.ErrorCode(err) == workunits.EINSUFFICIENT && attempt < fundAttempts {
+				continue // spent meanwhile by another transaction; nothing was written
+			}
+			if workunits.ErrorCode(err) == workunits.EINSUFFICIENT {
+				s.log.Warn("waiting jobs stay unfunded: the budget keeps being spent meanwhile", "project", projectID)
 				break
 			}
-			budget -= escrow
-			funded = append(funded, j.ID)
-			if escrow > 0 {
-				escrows = append(escrows, payouts.Escrow(j.ID, projectID, escrow))
+			if err != nil {
+				return fmt.Errorf("funding %d waiting jobs of project %d: %w", len(funded), projectID, err)
 			}
-		}
-		if len(funded) == 0 {
-			continue
-		}
-		if _, err := tx.LedgerRecordMany(ctx, escrows, now); err != nil {
-			if workunits.ErrorCode(err) == workunits.EINSUFFICIENT {
-				// Spent meanwhile by another transaction; nothing was written.
-				s.log.Info("waiting jobs stay unfunded: the budget was spent meanwhile", "project", projectID)
-				continue
+			if err := tx.JobActivateMany(ctx, funded); err != nil {
+				return err
 			}
-			return fmt.Errorf("funding %d waiting jobs of project %d: %w", len(funded), projectID, err)
+			s.log.Info("waiting jobs funded", "project", projectID, "jobs", funded)
+			break
 		}
-		if err := tx.JobActivateMany(ctx, funded); err != nil {
-			return err
-		}
-		s.log.Info("waiting jobs funded", "project", projectID, "jobs", funded)
 	}
 	return nil
+}
+
+// fundAttempts bounds how often fundWaitingJobs plans again when the
+// budget was spent under it.
+const fundAttempts = 3
+
+// fundable is the longest run of waiting jobs, in order, that budget
+// covers, and the escrow transactions that fund them.
+func fundable(waiting []workunits.Job, budget int64) (ids []int64, escrows []payouts.Transaction, err error) {
+	for _, j := range waiting {
+		escrow, err := payouts.EscrowFor(j.UnitCount, j.Policy.MaxTotalReplicas, j.RewardMicros)
+		if err != nil {
+			return nil, nil, fmt.Errorf("funding waiting job %d: %w", j.ID, err)
+		}
+		if escrow > budget {
+			break
+		}
+		budget -= escrow
+		ids = append(ids, j.ID)
+		if escrow > 0 {
+			escrows = append(escrows, payouts.Escrow(j.ID, j.ProjectID, escrow))
+		}
+	}
+	return ids, escrows, nil
 }
 
 // releasedProjects returns, in order, the projects of the jobs that got

@@ -113,13 +113,6 @@ func (s *Service) CheckOperator(key string) error {
 	return nil
 }
 
-// AuthProject finds the project a research API key belongs to; see
-// AuthProjectKey.
-func (s *Service) AuthProject(ctx context.Context, key string) (workunits.Project, error) {
-	c, err := s.AuthProjectKey(ctx, key)
-	return c.Project, err
-}
-
 // AuthContributor finds the contributor an account key belongs to.
 func (s *Service) AuthContributor(ctx context.Context, key string) (workunits.Contributor, error) {
 	if !strings.HasPrefix(key, ContributorKeyPrefix) {

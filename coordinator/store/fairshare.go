@@ -16,8 +16,9 @@ type FairshareTx interface {
 	// ProjectShareSet sets a project's share (workunits.ValidateShare).
 	ProjectShareSet(ctx context.Context, projectID int64, share int) error
 	// JobListWaiting returns a project's waiting jobs, highest priority
-	// first, then oldest. It locks nothing: activating a job is guarded by
-	// its state and its escrow by the ledger's key.
+	// first, then oldest, and locks them for this transaction: a job being
+	// funded cannot be cancelled meanwhile (its escrow would be set aside
+	// for a job that returns nothing), nor funded twice.
 	JobListWaiting(ctx context.Context, projectID int64) ([]workunits.Job, error)
 	// JobActivateMany moves waiting jobs to active, so their tasks are
 	// leased; jobs no longer waiting are left as they are. A project that

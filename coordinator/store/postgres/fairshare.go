@@ -26,7 +26,7 @@ func (t *Tx) ProjectShareSet(ctx context.Context, projectID int64, share int) er
 
 func (t *Tx) JobListWaiting(ctx context.Context, projectID int64) ([]workunits.Job, error) {
 	rows, _ := t.tx.Query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE project_id = $1 AND state = $2
-		ORDER BY priority DESC, id`, projectID, workunits.JobWaiting)
+		ORDER BY priority DESC, id FOR UPDATE`, projectID, workunits.JobWaiting)
 	jobs, err := pgx.CollectRows(rows, scanJob)
 	if err != nil {
 		return nil, fmt.Errorf("listing waiting jobs of project %d: %w", projectID, err)

@@ -39,9 +39,14 @@ func (t *Tx) JobCancel(ctx context.Context, id int64, reason string) (store.JobC
 	if tag.RowsAffected() == 0 {
 		return r, nil
 	}
-	tag, err = t.tx.Exec(ctx, `UPDATE units u SET state = $1, error = $2
-		FROM (SELECT id FROM units WHERE job_id = $3 AND state = $4 ORDER BY id FOR UPDATE) x
-		WHERE u.id = x.id AND u.state = $4`,
+	// Every unit is locked, done ones too: a report on a late replica of
+	// a done unit locks its unit before it reads the job, so it either
+	// commits (and queues its credit) before this cancel looks for credits
+	// owed, or waits and then sees the job cancelled.
+	if _, err := t.tx.Exec(ctx, `SELECT id FROM units WHERE job_id = $1 ORDER BY id FOR UPDATE`, id); err != nil {
+		return r, fmt.Errorf("locking the units of job %d: %w", id, err)
+	}
+	tag, err = t.tx.Exec(ctx, `UPDATE units SET state = $1, error = $2 WHERE job_id = $3 AND state = $4`,
 		workunits.UnitFailed, reason, id, workunits.UnitOpen)
 	if err != nil {
 		return r, fmt.Errorf("ending the open units of job %d: %w", id, err)
