@@ -298,6 +298,16 @@ func TestHostFetchesOnlyItsTasksRanges(t *testing.T) {
 		t.Errorf("range = %q, want the first two records", chunk)
 	}
 
+	// The second unit's range, from its detail: the host has no task of it.
+	second, err := b.research.Unit(ctx, job.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref2 := second.InputRef
+	if ref2 == nil || ref2.Blob != blob.SHA256 || ref2.Offset != ref.Offset+ref.Length {
+		t.Fatalf("unit 1 input ref = %+v, want the range after %+v", ref2, ref)
+	}
+
 	rangeURL := func(sha string, off, n int64) string {
 		return fmt.Sprintf("%s/api/v1/blobs/%s/range?offset=%d&length=%d", b.coord.URL, sha, off, n)
 	}
@@ -310,8 +320,12 @@ func TestHostFetchesOnlyItsTasksRanges(t *testing.T) {
 	}{
 		{"host without a task of the blob", rangeURL(blob.SHA256, 0, 10), idle.Key(), 404, "not found"},
 		{"blob no task uses", rangeURL(unused.SHA256, 0, 5), host.Key(), 404, "not found"},
-		{"range past the end", rangeURL(blob.SHA256, blob.Size-2, 5), host.Key(), 400, "outside blob"},
-		{"offset past the end", rangeURL(blob.SHA256, blob.Size+1, 0), host.Key(), 400, "outside blob"},
+		{"another unit's range", rangeURL(blob.SHA256, ref2.Offset, ref2.Length), host.Key(), 404, "not found"},
+		{"the whole blob", rangeURL(blob.SHA256, 0, blob.Size), host.Key(), 404, "not found"},
+		{"part of its unit's range", rangeURL(blob.SHA256, ref.Offset, ref.Length-1), host.Key(), 404, "not found"},
+		{"its range and more", rangeURL(blob.SHA256, ref.Offset, ref.Length+1), host.Key(), 404, "not found"},
+		{"range past the end", rangeURL(blob.SHA256, blob.Size-2, 5), host.Key(), 404, "not found"},
+		{"offset past the end", rangeURL(blob.SHA256, blob.Size+1, 0), host.Key(), 404, "not found"},
 		{"negative offset", b.coord.URL + "/api/v1/blobs/" + blob.SHA256 + "/range?offset=-1&length=1", host.Key(), 400, "offset"},
 		{"missing length", b.coord.URL + "/api/v1/blobs/" + blob.SHA256 + "/range?offset=0", host.Key(), 400, "length"},
 		{"bad sha", rangeURL("xyz", 0, 1), host.Key(), 400, "SHA-256"},
@@ -327,7 +341,7 @@ func TestHostFetchesOnlyItsTasksRanges(t *testing.T) {
 	if _, err := host.Report(ctx, []api.Report{{TaskID: task.ID, Outcome: "success", Output: []byte("x")}}); err != nil {
 		t.Fatal(err)
 	}
-	status, raw := call(t, "GET", rangeURL(blob.SHA256, 0, 1), host.Key(), "", "")
+	status, raw := call(t, "GET", rangeURL(blob.SHA256, ref.Offset, ref.Length), host.Key(), "", "")
 	wantJSONError(t, status, 404, raw, "not found")
 }
 
@@ -512,8 +526,25 @@ func TestChunksJobEndToEnd(t *testing.T) {
 	if next != blob.Size {
 		t.Errorf("units cover %d bytes of %d", next, blob.Size)
 	}
+	// The unit listing and a unit's detail show each unit's ref.
+	page, err := b.research.Units(ctx, job.ID, client.ListOptions{})
+	if err != nil || len(page.Units) != 4 {
+		t.Fatalf("units: %+v, %v", page, err)
+	}
+	for i, u := range page.Units {
+		if u.InputRef == nil || *u.InputRef != *results[i].InputRef {
+			t.Errorf("listed unit %d input ref = %+v, want %+v", i, u.InputRef, results[i].InputRef)
+		}
+	}
+	if u, err := b.research.Unit(ctx, job.ID, 3); err != nil || u.InputRef == nil || *u.InputRef != *results[3].InputRef {
+		t.Errorf("unit 3 = %+v, %v; want input ref %+v", u, err, results[3].InputRef)
+	}
+	status, raw := call(t, "GET", fmt.Sprintf("%s/api/v1/jobs/%d/units", b.coord.URL, job.ID), b.project.APIKey, "", "")
+	if status != 200 || !strings.Contains(string(raw), `"input_ref":{"blob":"`+blob.SHA256) {
+		t.Errorf("unit listing = %s (status %d), want input_ref", raw, status)
+	}
 	// The NDJSON shows input_ref, not input.
-	status, raw := call(t, "GET", fmt.Sprintf("%s/api/v1/jobs/%d/results", b.coord.URL, job.ID), b.project.APIKey, "", "")
+	status, raw = call(t, "GET", fmt.Sprintf("%s/api/v1/jobs/%d/results", b.coord.URL, job.ID), b.project.APIKey, "", "")
 	if first := strings.SplitN(string(raw), "\n", 2)[0]; status != 200 || !strings.Contains(first, `"input_ref":{"blob":"`+blob.SHA256) || strings.Contains(first, `"input":`) {
 		t.Errorf("results line = %s (status %d), want input_ref and no input", first, status)
 	}

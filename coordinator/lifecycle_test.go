@@ -199,10 +199,19 @@ func TestCancelRetireOverHTTP(t *testing.T) {
 			t.Errorf("retiring again moved retired_at from %v to %v", first.RetiredAt, j.RetiredAt)
 		}
 	}
-	status, raw := callJSON(t, "GET", jobURL(done.ID, "/results"), b.project.APIKey, "")
-	var gone api.ErrorResponse
-	if status != http.StatusGone || json.Unmarshal(raw, &gone) != nil || gone.Error.Code != "gone" {
-		t.Errorf("results of a retired job: %d %s, want 410 JSON", status, raw)
+	// Its results, a unit's detail and a unit's output all answer 410.
+	for _, action := range []string{"/results", "/units/0", "/units/0/output"} {
+		status, raw := callJSON(t, "GET", jobURL(done.ID, action), b.project.APIKey, "")
+		var gone api.ErrorResponse
+		if status != http.StatusGone || json.Unmarshal(raw, &gone) != nil || gone.Error.Code != "gone" {
+			t.Errorf("GET %s of a retired job: %d %s, want 410 JSON", action, status, raw)
+		}
+	}
+	if _, err := b.research.Unit(ctx, done.ID, 0); client.StatusOf(err) != http.StatusGone {
+		t.Errorf("client.Unit of a retired job: %v, want 410", err)
+	}
+	if _, err := b.research.UnitOutput(ctx, done.ID, 0); client.StatusOf(err) != http.StatusGone {
+		t.Errorf("client.UnitOutput of a retired job: %v, want 410", err)
 	}
 	if err := b.research.Results(ctx, done.ID, func(api.Result) error { return nil }); client.StatusOf(err) != http.StatusGone {
 		t.Errorf("client.Results of a retired job: %v, want 410", err)

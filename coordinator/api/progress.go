@@ -27,6 +27,8 @@ type UnitSummary struct {
 	State string          `json:"state"`
 	Error string          `json:"error,omitempty"`
 	Input json.RawMessage `json:"input"`
+	// InputRef, for a unit cut from a blob, is the range its input is.
+	InputRef *InputRef `json:"input_ref,omitempty"`
 }
 
 // UnitPage is one page of a job's units in seq order. NextCursor, when
@@ -39,12 +41,14 @@ type UnitPage struct {
 // Unit is a unit with its canonical output (base64 in JSON, absent until
 // validated) and every task issued for it, in id order.
 type Unit struct {
-	Seq    int             `json:"seq"`
-	State  string          `json:"state"`
-	Error  string          `json:"error,omitempty"`
-	Input  json.RawMessage `json:"input"`
-	Output []byte          `json:"output,omitempty"`
-	Tasks  []UnitTask      `json:"tasks"`
+	Seq   int             `json:"seq"`
+	State string          `json:"state"`
+	Error string          `json:"error,omitempty"`
+	Input json.RawMessage `json:"input"`
+	// InputRef, for a unit cut from a blob, is the range its input is.
+	InputRef *InputRef  `json:"input_ref,omitempty"`
+	Output   []byte     `json:"output,omitempty"`
+	Tasks    []UnitTask `json:"tasks"`
 }
 
 // UnitTask is one replica of a unit and how it ended.

@@ -165,8 +165,8 @@ func (s *server) handleJobList() http.HandlerFunc {
 	}
 }
 
-func unitJSON(u workunits.Unit) api.UnitSummary {
-	return api.UnitSummary{Seq: u.Seq, State: string(u.State), Error: u.Error, Input: rawJSON(u.Input)}
+func unitJSON(u workunits.Unit, ref *workunits.InputRef) api.UnitSummary {
+	return api.UnitSummary{Seq: u.Seq, State: string(u.State), Error: u.Error, Input: rawJSON(u.Input), InputRef: inputRefJSON(ref)}
 }
 
 // handleUnitList lists a job's units in seq order: ?state= filters,
@@ -194,17 +194,21 @@ func (s *server) handleUnitList() http.HandlerFunc {
 			}
 			req.AfterSeq = int(min(pos, 1<<31-1))
 		}
-		units, more, err := s.svc.UnitList(r.Context(), projectOf(r).ID, jobID, req)
+		page, err := s.svc.UnitList(r.Context(), projectOf(r).ID, jobID, req)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		out := api.UnitPage{Units: make([]api.UnitSummary, len(units))}
-		for i, u := range units {
-			out.Units[i] = unitJSON(u)
+		out := api.UnitPage{Units: make([]api.UnitSummary, len(page.Units))}
+		for i, u := range page.Units {
+			var ref *workunits.InputRef
+			if r, ok := page.Refs[u.ID]; ok {
+				ref = &r
+			}
+			out.Units[i] = unitJSON(u, ref)
 		}
-		if more {
-			want.Pos = int64(units[len(units)-1].Seq)
+		if page.More {
+			want.Pos = int64(page.Units[len(page.Units)-1].Seq)
 			out.NextCursor = want.encode()
 		}
 		writeJSON(w, http.StatusOK, out)
@@ -230,8 +234,8 @@ func (s *server) handleUnitGet() http.HandlerFunc {
 			return
 		}
 		u := d.Unit
-		out := api.Unit{Seq: u.Seq, State: string(u.State), Error: u.Error, Input: rawJSON(u.Input), Output: d.Output,
-			Tasks: make([]api.UnitTask, len(d.Tasks))}
+		out := api.Unit{Seq: u.Seq, State: string(u.State), Error: u.Error, Input: rawJSON(u.Input), InputRef: inputRefJSON(d.InputRef),
+			Output: d.Output, Tasks: make([]api.UnitTask, len(d.Tasks))}
 		for i, t := range d.Tasks {
 			out.Tasks[i] = api.UnitTask{ID: t.ID, State: string(t.State), Outcome: string(t.Outcome), ValidateState: string(t.ValidateState),
 				HostID: t.HostID, CPUSeconds: t.CPUTime.Seconds(), SentAt: timePtr(t.SentAt), Deadline: timePtr(t.DeadlineAt),

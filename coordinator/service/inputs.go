@@ -31,12 +31,9 @@ func (s *Service) UploadBlob(ctx context.Context, projectID int64, body io.Reade
 	}
 	defer func() { f.Close(); os.Remove(f.Name()) }()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(body, s.maxBlobSize+1))
-	switch {
-	case err != nil:
-		return b, false, workunits.Errorf(workunits.EINVALID, "reading the upload: %v", err)
-	case n > s.maxBlobSize:
-		return b, false, workunits.Errorf(workunits.ETOOLARGE, "the blob is over %d bytes, the most this coordinator takes", s.maxBlobSize)
+	n, err := copyUpload(io.MultiWriter(f, h), body, s.maxBlobSize)
+	if err != nil {
+		return b, false, err
 	}
 	sha := hex.EncodeToString(h.Sum(nil))
 	now := s.now()
@@ -99,6 +96,41 @@ func (s *Service) UploadBlob(ctx context.Context, projectID int64, body io.Reade
 	}
 	return b, created, nil
 }
+
+// copyUpload copies body, of at most limit bytes, to w. Only a failure to
+// read the body is the request's fault (EINVALID); a failure to write w
+// is the coordinator's, a plain error.
+func copyUpload(w io.Writer, body io.Reader, limit int64) (int64, error) {
+	n, err := io.Copy(w, io.LimitReader(&bodyReader{r: body}, limit+1))
+	var rerr *bodyReadError
+	switch {
+	case errors.As(err, &rerr):
+		return n, workunits.Errorf(workunits.EINVALID, "reading the upload: %v", rerr.err)
+	case err != nil:
+		return n, fmt.Errorf("writing the upload to a temporary file: %w", err)
+	case n > limit:
+		return n, workunits.Errorf(workunits.ETOOLARGE, "the blob is over %d bytes, the most this coordinator takes", limit)
+	}
+	return n, nil
+}
+
+// bodyReader marks the errors of reading an upload's body, telling them
+// from errors writing where it is copied to.
+type bodyReader struct{ r io.Reader }
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &bodyReadError{err}
+	}
+	return n, err
+}
+
+// bodyReadError is an error reading an upload's body.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
 
 // errBlobReleased says a blob's parts went while it was being uploaded.
 var errBlobReleased = errors.New("the blob was released while it was being uploaded")
@@ -184,20 +216,21 @@ func (s *Service) Blobs(ctx context.Context, projectID int64, after string, limi
 }
 
 // HostBlobRange returns a reader of length bytes of a blob from offset,
-// for a host that has a task in progress whose input is in the blob. Any
-// other host is told the blob does not exist.
+// for a host that has a task in progress whose input is exactly that
+// range. Any other host, or any other range, is told the blob does not
+// exist.
 func (s *Service) HostBlobRange(ctx context.Context, hostID int64, sha string, offset, length int64) (io.Reader, error) {
 	if err := checkSHA(sha); err != nil {
 		return nil, err
 	}
 	var b store.InputBlob
 	err := s.store.InReadTx(ctx, func(tx store.Tx) error {
-		inUse, err := tx.HostBlobInUse(ctx, hostID, sha)
+		inUse, err := tx.HostBlobRangeInUse(ctx, hostID, sha, offset, length)
 		if err != nil {
 			return err
 		}
 		if !inUse {
-			return workunits.Errorf(workunits.ENOTFOUND, "blob %s not found (no task of this host uses it)", sha)
+			return workunits.Errorf(workunits.ENOTFOUND, "blob %s not found (no task of this host has its input at %d+%d)", sha, offset, length)
 		}
 		b, err = tx.InputBlobGet(ctx, sha)
 		return err

@@ -144,36 +144,57 @@ type UnitListRequest struct {
 	Limit    int
 }
 
+// UnitListPage is a page of a job's units in seq order, with the input
+// refs of those cut from blobs.
+type UnitListPage struct {
+	Units []workunits.Unit
+	Refs  map[int64]workunits.InputRef // by unit id; only units cut from a blob
+	More  bool                         // more units follow the last one
+}
+
 // UnitList returns a page of a project's job's units and whether more
 // follow it. Another project's job is not found.
-func (s *Service) UnitList(ctx context.Context, projectID, jobID int64, req UnitListRequest) (units []workunits.Unit, more bool, err error) {
+func (s *Service) UnitList(ctx context.Context, projectID, jobID int64, req UnitListRequest) (UnitListPage, error) {
+	var page UnitListPage
 	if err := checkLimit(req.Limit); err != nil {
-		return nil, false, err
+		return page, err
 	}
 	if err := checkState(req.State, ListableUnitStates); err != nil {
-		return nil, false, err
+		return page, err
 	}
-	err = s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		if _, err = s.projectJob(ctx, tx, projectID, jobID); err != nil {
 			return err
 		}
-		units, err = tx.UnitList(ctx, store.UnitListParams{JobID: jobID, State: req.State, AfterSeq: req.AfterSeq, Limit: req.Limit + 1})
+		page.Units, err = tx.UnitList(ctx, store.UnitListParams{JobID: jobID, State: req.State, AfterSeq: req.AfterSeq, Limit: req.Limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(page.Units) > req.Limit {
+			page.Units, page.More = page.Units[:req.Limit], true
+		}
+		if len(page.Units) == 0 {
+			return nil
+		}
+		ids := make([]int64, len(page.Units))
+		for i, u := range page.Units {
+			ids[i] = u.ID
+		}
+		page.Refs, err = tx.UnitInputRefMany(ctx, ids)
 		return err
 	})
 	if err != nil {
-		return nil, false, err
+		return UnitListPage{}, err
 	}
-	if len(units) > req.Limit {
-		return units[:req.Limit], true, nil
-	}
-	return units, false, nil
+	return page, nil
 }
 
 // UnitDetail is a unit with its canonical output and its tasks.
 type UnitDetail struct {
-	Unit   workunits.Unit
-	Output []byte // nil until validated
-	Tasks  []workunits.Task
+	Unit     workunits.Unit
+	InputRef *workunits.InputRef // for a unit cut from a blob
+	Output   []byte              // nil until validated
+	Tasks    []workunits.Task
 }
 
 // Unit returns one unit of a project's job, its canonical output and its
@@ -183,6 +204,16 @@ func (s *Service) Unit(ctx context.Context, projectID, jobID int64, seq int) (Un
 	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		if d.Unit, err = s.projectUnit(ctx, tx, projectID, jobID, seq); err != nil {
 			return err
+		}
+		if err := notRetired(ctx, tx, jobID); err != nil {
+			return err
+		}
+		refs, err := tx.UnitInputRefMany(ctx, []int64{d.Unit.ID})
+		if err != nil {
+			return err
+		}
+		if r, ok := refs[d.Unit.ID]; ok {
+			d.InputRef = &r
 		}
 		if d.Unit.CanonicalTaskID != 0 {
 			if d.Output, err = tx.TaskOutputGet(ctx, d.Unit.CanonicalTaskID); err != nil {

@@ -58,9 +58,10 @@ type InputTx interface {
 	// ProjectBlobList returns up to limit of a project's blobs with
 	// SHA256 after afterSHA256, in SHA256 order.
 	ProjectBlobList(ctx context.Context, projectID int64, afterSHA256 string, limit int) ([]InputBlob, error)
-	// HostBlobInUse reports whether a task in progress on the host has an
-	// input in the blob.
-	HostBlobInUse(ctx context.Context, hostID int64, sha256 string) (bool, error)
+	// HostBlobRangeInUse reports whether a task in progress on the host
+	// is of a unit whose input is exactly length bytes of the blob from
+	// offset.
+	HostBlobRangeInUse(ctx context.Context, hostID int64, sha256 string, offset, length int64) (bool, error)
 
 	// UnitInsertRefs creates one open unit per ref, with an empty inline
 	// input, Seq in ref order.

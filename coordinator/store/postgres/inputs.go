@@ -105,11 +105,12 @@ func (t *Tx) ProjectBlobList(ctx context.Context, projectID int64, afterSHA256 s
 	return out, nil
 }
 
-func (t *Tx) HostBlobInUse(ctx context.Context, hostID int64, sha256 string) (bool, error) {
+func (t *Tx) HostBlobRangeInUse(ctx context.Context, hostID int64, sha256 string, offset, length int64) (bool, error) {
 	var ok bool
 	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tasks t JOIN units u ON u.id = t.unit_id
-		WHERE t.host_id = $1 AND t.state = $2 AND u.input_blob = $3)`, hostID, workunits.TaskInProgress, sha256).Scan(&ok); err != nil {
-		return false, fmt.Errorf("checking host %d's use of blob %s: %w", hostID, sha256, err)
+		WHERE t.host_id = $1 AND t.state = $2 AND u.input_blob = $3 AND u.input_offset = $4 AND u.input_length = $5)`,
+		hostID, workunits.TaskInProgress, sha256, offset, length).Scan(&ok); err != nil {
+		return false, fmt.Errorf("checking host %d's use of %d bytes of blob %s from %d: %w", hostID, length, sha256, offset, err)
 	}
 	return ok, nil
 }

@@ -154,8 +154,8 @@ func testInputs(t *testing.T, newStore func(*testing.T) store.Store) {
 				return err
 			}
 			host := f.Host(f.Contributor().ID)
-			if in, err := tx.HostBlobInUse(ctx, host.ID, bl.SHA256); err != nil || in {
-				t.Errorf("HostBlobInUse before lease = %v, %v; want false", in, err)
+			if in, err := tx.HostBlobRangeInUse(ctx, host.ID, bl.SHA256, 0, 7); err != nil || in {
+				t.Errorf("HostBlobRangeInUse before lease = %v, %v; want false", in, err)
 			}
 			leases, err := tx.TaskLease(ctx, store.TaskLeaseParams{HostID: host.ID, Max: 10, Now: t0})
 			if err != nil {
@@ -172,15 +172,22 @@ func testInputs(t *testing.T, newStore func(*testing.T) store.Store) {
 			if ref == nil || *ref != refs[0] {
 				t.Errorf("leased ref = %+v, want %+v", ref, refs[0])
 			}
-			if in, err := tx.HostBlobInUse(ctx, host.ID, bl.SHA256); err != nil || !in {
-				t.Errorf("HostBlobInUse after lease = %v, %v; want true", in, err)
+			if in, err := tx.HostBlobRangeInUse(ctx, host.ID, bl.SHA256, 0, 7); err != nil || !in {
+				t.Errorf("HostBlobRangeInUse of its unit's range after lease = %v, %v; want true", in, err)
 			}
-			if in, err := tx.HostBlobInUse(ctx, host.ID, other.SHA256); err != nil || in {
-				t.Errorf("HostBlobInUse of an unused blob = %v, %v; want false", in, err)
+			// Only the leased unit's exact range: not the other unit's, not
+			// the whole blob, not a part or an overlap of its own.
+			for _, r := range []struct{ off, n int64 }{{7, 14}, {0, 21}, {0, 6}, {1, 6}, {0, 8}} {
+				if in, err := tx.HostBlobRangeInUse(ctx, host.ID, bl.SHA256, r.off, r.n); err != nil || in {
+					t.Errorf("HostBlobRangeInUse(%d+%d) after lease = %v, %v; want false", r.off, r.n, in, err)
+				}
+			}
+			if in, err := tx.HostBlobRangeInUse(ctx, host.ID, other.SHA256, 0, 7); err != nil || in {
+				t.Errorf("HostBlobRangeInUse of an unused blob = %v, %v; want false", in, err)
 			}
 			otherHost := f.Host(f.Contributor().ID)
-			if in, err := tx.HostBlobInUse(ctx, otherHost.ID, bl.SHA256); err != nil || in {
-				t.Errorf("HostBlobInUse of another host = %v, %v; want false", in, err)
+			if in, err := tx.HostBlobRangeInUse(ctx, otherHost.ID, bl.SHA256, 0, 7); err != nil || in {
+				t.Errorf("HostBlobRangeInUse of another host = %v, %v; want false", in, err)
 			}
 			return nil
 		})
