@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
@@ -82,35 +81,7 @@ func (s *Service) settleCancelled(ctx context.Context, tx store.Tx, jobIDs []int
 	if err := tx.JobSettleMany(ctx, ready, now); err != nil {
 		return err
 	}
-	escrows := make([]payouts.Account, len(jobs))
-	for i, j := range jobs {
-		escrows[i] = payouts.JobEscrow(j.ID)
-	}
-	left, err := tx.LedgerBalanceMany(ctx, escrows)
-	if err != nil {
-		return err
-	}
-	var releases []payouts.Transaction
-	var funded []int64 // projects whose budget grew: their waiting jobs may now be funded
-	for _, j := range jobs {
-		if l := left[payouts.JobEscrow(j.ID)]; l > 0 {
-			releases = append(releases, payouts.Release(j.ID, j.ProjectID, l))
-			funded = append(funded, j.ProjectID)
-		}
-	}
-	if len(releases) > 0 {
-		if _, err := tx.LedgerRecordMany(ctx, releases, now); err != nil {
-			return fmt.Errorf("returning the escrow of %d cancelled jobs: %w", len(releases), err)
-		}
-		slices.Sort(funded)
-		if err := s.fundWaitingJobs(ctx, tx, slices.Compact(funded), now); err != nil {
-			return err
-		}
-	}
-	for _, j := range jobs {
-		s.log.Info("cancelled job settled", "job", j.ID, "escrow_returned_micros", max(left[payouts.JobEscrow(j.ID)], 0))
-	}
-	return nil
+	return s.releaseEscrow(ctx, tx, jobs, now, "cancelled")
 }
 
 // settleBatch bounds the cancelled jobs one settling transaction handles.

@@ -375,6 +375,13 @@ func (s *Service) finishJobs(ctx context.Context, tx store.Tx, jobIDs []int64, n
 	if err := s.enqueueFinished(ctx, tx, done, now); err != nil {
 		return err
 	}
+	return s.releaseEscrow(ctx, tx, jobs, now, "finished")
+}
+
+// releaseEscrow returns to their projects what the given jobs' escrow
+// still holds, and funds the waiting jobs that money now covers. what says
+// how the jobs ended, for errors and the log.
+func (s *Service) releaseEscrow(ctx context.Context, tx store.Tx, jobs []workunits.Job, now time.Time, what string) error {
 	escrows := make([]payouts.Account, len(jobs))
 	for i, j := range jobs {
 		escrows[i] = payouts.JobEscrow(j.ID)
@@ -391,14 +398,14 @@ func (s *Service) finishJobs(ctx context.Context, tx store.Tx, jobIDs []int64, n
 	}
 	if len(releases) > 0 {
 		if _, err := tx.LedgerRecordMany(ctx, releases, now); err != nil {
-			return fmt.Errorf("returning the escrow of %d finished jobs: %w", len(releases), err)
+			return fmt.Errorf("returning the escrow of %d %s jobs: %w", len(releases), what, err)
 		}
 		if err := s.fundWaitingJobs(ctx, tx, releasedProjects(jobs, left), now); err != nil {
 			return err
 		}
 	}
 	for _, j := range jobs {
-		s.log.Info("job finished", "job", j.ID, "escrow_returned_micros", max(left[payouts.JobEscrow(j.ID)], 0))
+		s.log.Info("job "+what, "job", j.ID, "escrow_returned_micros", max(left[payouts.JobEscrow(j.ID)], 0))
 	}
 	return nil
 }
