@@ -85,6 +85,15 @@ func queryLimit(r *http.Request) (int, error) {
 	return n, nil
 }
 
+// unitPath reads the {jobID} and {seq} of a unit path.
+func unitPath(r *http.Request) (jobID int64, seq int, err error) {
+	if jobID, err = pathID(r, "jobID"); err != nil {
+		return 0, 0, err
+	}
+	seq, err = pathSeq(r)
+	return jobID, seq, err
+}
+
 // pathSeq reads the {seq} of a unit path.
 func pathSeq(r *http.Request) (int, error) {
 	v := chi.URLParam(r, "seq")
@@ -218,12 +227,7 @@ func (s *server) handleUnitList() http.HandlerFunc {
 // handleUnitGet shows one unit with its canonical output and its tasks.
 func (s *server) handleUnitGet() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		jobID, err := pathID(r, "jobID")
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		seq, err := pathSeq(r)
+		jobID, seq, err := unitPath(r)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -248,12 +252,7 @@ func (s *server) handleUnitGet() http.HandlerFunc {
 // handleUnitOutput sends a unit's canonical output as it is.
 func (s *server) handleUnitOutput() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		jobID, err := pathID(r, "jobID")
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		seq, err := pathSeq(r)
+		jobID, seq, err := unitPath(r)
 		if err != nil {
 			s.error(w, r, err)
 			return

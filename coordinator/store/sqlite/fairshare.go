@@ -23,21 +23,12 @@ func (t *Tx) ProjectShareSet(ctx context.Context, projectID int64, share int) er
 }
 
 func (t *Tx) JobListWaiting(ctx context.Context, projectID int64) ([]workunits.Job, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE project_id = ? AND state = ?
+	jobs, err := collect(ctx, t, scanJob, `SELECT `+jobColumns+` FROM jobs WHERE project_id = ? AND state = ?
 		ORDER BY priority DESC, id`, projectID, workunits.JobWaiting)
 	if err != nil {
 		return nil, fmt.Errorf("listing waiting jobs of project %d: %w", projectID, err)
 	}
-	defer rows.Close()
-	var jobs []workunits.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing waiting jobs of project %d: %w", projectID, err)
-		}
-		jobs = append(jobs, j)
-	}
-	return jobs, rows.Err()
+	return jobs, nil
 }
 
 func (t *Tx) JobActivateMany(ctx context.Context, ids []int64) error {

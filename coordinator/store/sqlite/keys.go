@@ -27,20 +27,8 @@ func (t *Tx) projectFirstMember(ctx context.Context, pr workunits.Project, p sto
 }
 
 func (t *Tx) ProjectList(ctx context.Context) ([]workunits.Project, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+projectColumns+` FROM projects ORDER BY id`)
+	out, err := collect(ctx, t, scanProject, `SELECT `+projectColumns+` FROM projects ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("listing projects: %w", err)
-	}
-	defer rows.Close()
-	var out []workunits.Project
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing projects: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing projects: %w", err)
 	}
 	return out, nil
@@ -115,20 +103,8 @@ func (t *Tx) MemberGet(ctx context.Context, projectID, memberID int64) (workunit
 }
 
 func (t *Tx) MemberList(ctx context.Context, projectID int64) ([]workunits.Member, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+memberColumns+` FROM project_members WHERE project_id = ? ORDER BY id`, projectID)
+	out, err := collect(ctx, t, scanMember, `SELECT `+memberColumns+` FROM project_members WHERE project_id = ? ORDER BY id`, projectID)
 	if err != nil {
-		return nil, fmt.Errorf("listing members of project %d: %w", projectID, err)
-	}
-	defer rows.Close()
-	var out []workunits.Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing members of project %d: %w", projectID, err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing members of project %d: %w", projectID, err)
 	}
 	return out, nil
@@ -208,20 +184,8 @@ func (t *Tx) APIKeyGet(ctx context.Context, projectID, keyID int64) (workunits.A
 }
 
 func (t *Tx) APIKeyList(ctx context.Context, projectID int64) ([]workunits.APIKey, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE project_id = ? ORDER BY id`, projectID)
+	out, err := collect(ctx, t, scanKey, `SELECT `+keyColumns+` FROM api_keys WHERE project_id = ? ORDER BY id`, projectID)
 	if err != nil {
-		return nil, fmt.Errorf("listing keys of project %d: %w", projectID, err)
-	}
-	defer rows.Close()
-	var out []workunits.APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing keys of project %d: %w", projectID, err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing keys of project %d: %w", projectID, err)
 	}
 	return out, nil

@@ -234,24 +234,11 @@ func scanDelivery(row interface{ Scan(...any) error }) (store.WebhookDelivery, e
 }
 
 func (t *Tx) WebhookDeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]store.WebhookDelivery, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+deliveryColumns+`
+	out, err := collect(ctx, t, scanDelivery, `SELECT `+deliveryColumns+`
 		FROM webhook_deliveries d JOIN job_webhooks w ON w.job_id = d.job_id
 		WHERE d.state = ? AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?`,
 		store.WebhookPending, now.UnixMilli(), limit)
 	if err != nil {
-		return nil, fmt.Errorf("claiming webhook deliveries: %w", err)
-	}
-	var out []store.WebhookDelivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("scanning webhook delivery: %w", err)
-		}
-		out = append(out, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claiming webhook deliveries: %w", err)
 	}
 	for i := range out {

@@ -16,22 +16,10 @@ func (t *Tx) JobList(ctx context.Context, p store.JobListParams) ([]workunits.Jo
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
+	jobs, err := collect(ctx, t, scanJob, `SELECT `+jobColumns+` FROM jobs
 		WHERE project_id = ? AND id < ? AND (? = '' OR state = ?) ORDER BY id DESC LIMIT ?`,
 		p.ProjectID, before, p.State, p.State, p.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("listing jobs of project %d: %w", p.ProjectID, err)
-	}
-	defer rows.Close()
-	var jobs []workunits.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scanning job: %w", err)
-		}
-		jobs = append(jobs, j)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing jobs of project %d: %w", p.ProjectID, err)
 	}
 	return jobs, nil
@@ -50,28 +38,16 @@ func scanUnit(row interface{ Scan(...any) error }) (workunits.Unit, error) {
 // UnitList filters by state with two statements, so each one walks its
 // own index (units_job_state_seq, or the unique (job_id, seq)) in order.
 func (t *Tx) UnitList(ctx context.Context, p store.UnitListParams) ([]workunits.Unit, error) {
-	var rows *sql.Rows
+	var units []workunits.Unit
 	var err error
 	if p.State == "" {
-		rows, err = t.tx.QueryContext(ctx, `SELECT `+unitColumns+` FROM units
+		units, err = collect(ctx, t, scanUnit, `SELECT `+unitColumns+` FROM units
 			WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?`, p.JobID, p.AfterSeq, p.Limit)
 	} else {
-		rows, err = t.tx.QueryContext(ctx, `SELECT `+unitColumns+` FROM units
+		units, err = collect(ctx, t, scanUnit, `SELECT `+unitColumns+` FROM units
 			WHERE job_id = ? AND state = ? AND seq > ? ORDER BY seq LIMIT ?`, p.JobID, p.State, p.AfterSeq, p.Limit)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listing units of job %d: %w", p.JobID, err)
-	}
-	defer rows.Close()
-	var units []workunits.Unit
-	for rows.Next() {
-		u, err := scanUnit(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scanning unit: %w", err)
-		}
-		units = append(units, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing units of job %d: %w", p.JobID, err)
 	}
 	return units, nil

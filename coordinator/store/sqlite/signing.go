@@ -55,21 +55,9 @@ func (t *Tx) AppList(ctx context.Context, projectID int64) ([]store.AppSummary, 
 }
 
 func (t *Tx) AppVersionList(ctx context.Context, projectID int64, appName string) ([]workunits.AppVersion, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+versionColumns+` FROM app_versions v JOIN apps a ON a.id = v.app_id
+	out, err := collect(ctx, t, scanVersion, `SELECT `+versionColumns+` FROM app_versions v JOIN apps a ON a.id = v.app_id
 		WHERE a.project_id = ? AND a.name = ? ORDER BY v.version`, projectID, appName)
 	if err != nil {
-		return nil, fmt.Errorf("listing versions of app %q: %w", appName, err)
-	}
-	defer rows.Close()
-	var out []workunits.AppVersion
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing versions of app %q: %w", appName, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing versions of app %q: %w", appName, err)
 	}
 	if len(out) == 0 {

@@ -210,6 +210,28 @@ func (t *Tx) int64s(ctx context.Context, query string, args ...any) ([]int64, er
 }
 
 // placeholders returns "?,?,…" for n values.
+// scanner is a row to scan: *sql.Row or *sql.Rows.
+type scanner = interface{ Scan(...any) error }
+
+// collect runs a query and scans each row with scan: the twin of
+// pgx.CollectRows, so a listing is one call, not a loop to get right.
+func collect[T any](ctx context.Context, t *Tx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
