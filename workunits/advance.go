@@ -6,13 +6,22 @@ import (
 )
 
 // Plan is what Advance decided for one unit: the unit and tasks as they
-// must be stored, how many new replicas to create, and which tasks became
-// valid just now (each of them is paid exactly once, here).
+// must be stored, how many new replicas to create, and which tasks were
+// judged just now: each is paid, voided or counted for trust exactly once,
+// here.
 type Plan struct {
-	Unit       Unit
-	Changed    []Task // tasks whose state, outcome or validate state changed
-	NewTasks   int    // unsent replicas to create
-	NewlyValid []Task
+	Unit           Unit
+	Changed        []Task // tasks whose state, outcome or validate state changed
+	NewTasks       int    // unsent replicas to create
+	NewlyValid     []Task
+	NewlyInvalid   []Task // disagreed with the canonical output
+	NewlyUnchecked []Task // reported, but the unit ended before they could be checked
+}
+
+// Rules are what Advance needs to know about a unit besides its tasks:
+// the job's redundancy policy.
+type Rules struct {
+	Policy Policy
 }
 
 // Advance moves a unit forward given all of its tasks: it expires tasks past
@@ -22,7 +31,8 @@ type Plan struct {
 // whole of BOINC's transitioner and bitwise validator for one unit, as a pure
 // function; callers load the unit, call Advance, and store the Plan in one
 // transaction.
-func Advance(u Unit, tasks []Task, p Policy, now time.Time) Plan {
+func Advance(u Unit, tasks []Task, r Rules, now time.Time) Plan {
+	p := r.Policy
 	a := advancer{unit: u, tasks: make([]Task, len(tasks)), changed: map[int]bool{}}
 	copy(a.tasks, tasks)
 	a.expire(now)
@@ -34,6 +44,9 @@ func Advance(u Unit, tasks []Task, p Policy, now time.Time) Plan {
 	if a.unit.State.Terminal() {
 		a.withdrawUnsent()
 	}
+	if a.unit.State == UnitFailed {
+		a.markUnchecked()
+	}
 	if a.unit.State.Terminal() && !u.State.Terminal() {
 		a.unit.FinishedAt = now
 	}
@@ -43,8 +56,16 @@ func Advance(u Unit, tasks []Task, p Policy, now time.Time) Plan {
 			continue
 		}
 		plan.Changed = append(plan.Changed, t)
-		if t.ValidateState == ValidateValid && tasks[i].ValidateState != ValidateValid {
+		if t.ValidateState == tasks[i].ValidateState {
+			continue
+		}
+		switch t.ValidateState {
+		case ValidateValid:
 			plan.NewlyValid = append(plan.NewlyValid, t)
+		case ValidateInvalid:
+			plan.NewlyInvalid = append(plan.NewlyInvalid, t)
+		case ValidateUnchecked:
+			plan.NewlyUnchecked = append(plan.NewlyUnchecked, t)
 		}
 	}
 	return plan
@@ -187,6 +208,17 @@ func (a *advancer) replicate(p Policy) int {
 func (a *advancer) fail(reason string) {
 	a.unit.State = UnitFailed
 	a.unit.Error = reason
+}
+
+// markUnchecked ends the judging of a failed unit's successful outputs:
+// nothing will ever be compared with them.
+func (a *advancer) markUnchecked() {
+	for i, t := range a.tasks {
+		if candidate(t) {
+			t.ValidateState = ValidateUnchecked
+			a.set(i, t)
+		}
+	}
 }
 
 func (a *advancer) withdrawUnsent() {

@@ -40,6 +40,8 @@ func TestAdvance(t *testing.T) {
 		wantValidate  map[int64]ValidateState // after the plan, for tasks listed
 		wantOutcome   map[int64]Outcome
 		wantPaid      []int64
+		wantInvalid   []int64
+		wantUnchecked []int64
 		wantErr       string
 	}{
 		{
@@ -86,6 +88,7 @@ func TestAdvance(t *testing.T) {
 			wantState: UnitDone, wantCanonical: 2,
 			wantValidate: map[int64]ValidateState{1: ValidateInvalid, 2: ValidateValid, 3: ValidateValid},
 			wantPaid:     []int64{2, 3},
+			wantInvalid:  []int64{1},
 		},
 		{
 			name:      "an error is replaced",
@@ -118,6 +121,7 @@ func TestAdvance(t *testing.T) {
 				ok(5, "e"),
 			},
 			wantState: UnitFailed, wantErr: "no quorum after 5 replicas",
+			wantUnchecked: []int64{1, 2, 3, 4, 5},
 		},
 		{
 			name: "a late output on a done unit is checked against the canonical one",
@@ -131,6 +135,7 @@ func TestAdvance(t *testing.T) {
 			wantState: UnitDone, wantCanonical: 1,
 			wantValidate: map[int64]ValidateState{3: ValidateValid, 4: ValidateInvalid},
 			wantPaid:     []int64{3},
+			wantInvalid:  []int64{4},
 		},
 		{
 			name:      "a done unit withdraws its unsent replicas",
@@ -139,6 +144,22 @@ func TestAdvance(t *testing.T) {
 			wantState: UnitDone, wantCanonical: 1,
 			wantOutcome: map[int64]Outcome{3: OutcomeNotNeeded},
 			wantPaid:    []int64{1, 2},
+		},
+		{
+			name:      "a failed unit's outputs are never checked",
+			unit:      open,
+			tasks:     []Task{ok(1, "a"), errored(2), errored(3), errored(4)},
+			wantState: UnitFailed, wantErr: "too many failed replicas",
+			wantValidate:  map[int64]ValidateState{1: ValidateUnchecked},
+			wantUnchecked: []int64{1},
+		},
+		{
+			name:      "an output that disagrees with the quorum is newly invalid",
+			unit:      open,
+			tasks:     []Task{ok(1, "a"), ok(2, "b"), ok(3, "a")},
+			wantState: UnitDone, wantCanonical: 1,
+			wantPaid:    []int64{1, 3},
+			wantInvalid: []int64{2},
 		},
 		{
 			name:      "already valid tasks are not paid again",
@@ -150,7 +171,7 @@ func TestAdvance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := append([]Task(nil), tt.tasks...)
-			plan := Advance(tt.unit, tt.tasks, policy, t0)
+			plan := Advance(tt.unit, tt.tasks, Rules{Policy: policy}, t0)
 			if plan.Unit.State != tt.wantState {
 				t.Errorf("unit state = %s, want %s", plan.Unit.State, tt.wantState)
 			}
@@ -187,6 +208,12 @@ func TestAdvance(t *testing.T) {
 			if !equalIDs(paid, tt.wantPaid) {
 				t.Errorf("newly valid = %v, want %v", paid, tt.wantPaid)
 			}
+			if got := ids(plan.NewlyInvalid); !equalIDs(got, tt.wantInvalid) {
+				t.Errorf("newly invalid = %v, want %v", got, tt.wantInvalid)
+			}
+			if got := ids(plan.NewlyUnchecked); !equalIDs(got, tt.wantUnchecked) {
+				t.Errorf("newly unchecked = %v, want %v", got, tt.wantUnchecked)
+			}
 			for i := range before {
 				if before[i] != tt.tasks[i] {
 					t.Fatalf("Advance modified its input task %d", before[i].ID)
@@ -194,6 +221,14 @@ func TestAdvance(t *testing.T) {
 			}
 		})
 	}
+}
+
+func ids(tasks []Task) []int64 {
+	var out []int64
+	for _, t := range tasks {
+		out = append(out, t.ID)
+	}
+	return out
 }
 
 func equalIDs(a, b []int64) bool {

@@ -87,7 +87,7 @@ func TestAdvanceRecordsWhenAUnitFinishes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan := Advance(tt.unit, tt.tasks, tt.policy, now)
+			plan := Advance(tt.unit, tt.tasks, Rules{Policy: tt.policy}, now)
 			if plan.Unit.State != tt.state || !plan.Unit.FinishedAt.Equal(tt.want) {
 				t.Errorf("unit %s finished at %v, want %s at %v", plan.Unit.State, plan.Unit.FinishedAt, tt.state, tt.want)
 			}

@@ -42,6 +42,7 @@ const (
 	ValidateValid        ValidateState = "valid"        // agrees with the canonical output
 	ValidateInvalid      ValidateState = "invalid"      // disagrees with the canonical output
 	ValidateInconclusive ValidateState = "inconclusive" // a quorum was reached but did not agree
+	ValidateUnchecked    ValidateState = "unchecked"    // the unit ended (failed, cancelled) before it was compared
 )
 
 // Task is one replica of a unit, sent to one host.

@@ -290,11 +290,11 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	var (
 		changedUnits []workunits.Unit
 		newReplicas  []int64
-		valid        []workunits.Task
-		jobOfValid   = map[int64]workunits.Job{}
+		advanced     = make([]advancedUnit, 0, len(units))
 	)
 	for _, u := range units {
-		plan := workunits.Advance(u, tasksByUnit[u.ID], jobs[u.JobID].Policy, now)
+		job := jobs[u.JobID]
+		plan := workunits.Advance(u, tasksByUnit[u.ID], workunits.Rules{Policy: job.Policy}, now)
 		unitChanged := plan.Unit.State != u.State || plan.Unit.CanonicalTaskID != u.CanonicalTaskID || plan.Unit.Error != u.Error
 		if unitChanged {
 			changedUnits = append(changedUnits, plan.Unit)
@@ -305,15 +305,20 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 		for range plan.NewTasks {
 			newReplicas = append(newReplicas, u.ID)
 		}
-		for _, t := range plan.NewlyValid {
-			valid = append(valid, t)
-			jobOfValid[t.ID] = jobs[u.JobID]
-		}
+		advanced = append(advanced, advancedUnit{Before: u, Job: job, Plan: plan})
 	}
 	var changedTasks []workunits.Task
 	for _, t := range loaded {
 		if final[t.ID] != t {
 			changedTasks = append(changedTasks, final[t.ID])
+		}
+	}
+	for i := range advanced {
+		for _, t := range loaded {
+			if t.UnitID == advanced[i].Before.ID {
+				advanced[i].Loaded = append(advanced[i].Loaded, t)
+				advanced[i].Tasks = append(advanced[i].Tasks, final[t.ID])
+			}
 		}
 	}
 	if err := tx.TaskUpdateMany(ctx, changedTasks, outputs); err != nil {
@@ -325,14 +330,32 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	if err := tx.TaskInsertMany(ctx, newReplicas, now); err != nil {
 		return err
 	}
-	return s.payValid(ctx, tx, valid, jobOfValid)
+	return s.payValid(ctx, tx, advanced)
+}
+
+// advancedUnit is one unit as advanceUnits left it, for what follows from
+// its tasks being reported and judged (money, credit, host trust).
+type advancedUnit struct {
+	Before workunits.Unit   // as loaded
+	Job    workunits.Job
+	Plan   workunits.Plan
+	Loaded []workunits.Task // the unit's tasks as loaded, before reports
+	Tasks  []workunits.Task // the same tasks as stored now (new replicas not included)
 }
 
 // payValid queues every newly valid task for payment by PayCredits. A
 // report does not post to the ledger itself: every reward of a job is
 // drawn from the job's escrow, and concurrent reports would all queue on
 // that one balance.
-func (s *Service) payValid(ctx context.Context, tx store.Tx, valid []workunits.Task, jobOf map[int64]workunits.Job) error {
+func (s *Service) payValid(ctx context.Context, tx store.Tx, advanced []advancedUnit) error {
+	var valid []workunits.Task
+	jobOf := map[int64]workunits.Job{}
+	for _, a := range advanced {
+		for _, t := range a.Plan.NewlyValid {
+			valid = append(valid, t)
+			jobOf[t.ID] = a.Job
+		}
+	}
 	if len(valid) == 0 {
 		return nil
 	}
