@@ -19,24 +19,32 @@ type Plan struct {
 }
 
 // Rules are what Advance needs to know about a unit besides its tasks:
-// the job's redundancy policy.
+// the job's redundancy policy and validator and, unless the validator is
+// bitwise (which compares hashes), the outputs of the tasks it must
+// compare: every successful task not yet judged, and the canonical one.
 type Rules struct {
-	Policy Policy
+	Policy    Policy
+	Validator Validator
+	Outputs   map[int64][]byte // task id → output
 }
 
 // Advance moves a unit forward given all of its tasks: it expires tasks past
-// their deadline, compares successful outputs bitwise, picks the canonical
-// result once MinQuorum outputs agree, issues replacement replicas, and fails
+// their deadline, compares successful outputs with the job's validator,
+// picks the canonical result once MinQuorum outputs agree, issues replacement replicas, and fails
 // the unit when the policy's error or total limits are exceeded. It is the
 // whole of BOINC's transitioner and bitwise validator for one unit, as a pure
 // function; callers load the unit, call Advance, and store the Plan in one
 // transaction.
 func Advance(u Unit, tasks []Task, r Rules, now time.Time) Plan {
 	p := r.Policy
-	a := advancer{unit: u, tasks: make([]Task, len(tasks)), changed: map[int]bool{}}
+	a := advancer{unit: u, tasks: make([]Task, len(tasks)), changed: map[int]bool{}, rules: r}
 	copy(a.tasks, tasks)
 	a.expire(now)
-	a.validate(p.MinQuorum)
+	if r.Validator.Bitwise() {
+		a.validate(p.MinQuorum)
+	} else {
+		a.validateEquivalent(p.MinQuorum)
+	}
 	plan := Plan{}
 	if !a.unit.State.Terminal() {
 		plan.NewTasks = a.replicate(p)
@@ -75,6 +83,7 @@ type advancer struct {
 	unit    Unit
 	tasks   []Task
 	changed map[int]bool
+	rules   Rules
 }
 
 func (a *advancer) set(i int, t Task) {
@@ -160,6 +169,101 @@ func (a *advancer) checkAgainstCanonical() {
 			continue
 		}
 		if t.OutputSHA256 == canonical {
+			t.ValidateState = ValidateValid
+		} else {
+			t.ValidateState = ValidateInvalid
+		}
+		a.set(i, t)
+	}
+}
+
+// validateEquivalent is validate for validators that compare outputs by
+// content rather than hash. Outputs it cannot read fail their tasks
+// (OutcomeValidateError, judged invalid). Agreement within a tolerance is
+// not transitive, so outputs are not grouped: the canonical output is the
+// one that agrees with the most candidates, itself included, if they are a
+// quorum (ties to the earliest), and every other output is judged against
+// it alone.
+func (a *advancer) validateEquivalent(quorum int) {
+	if a.unit.State == UnitFailed {
+		return
+	}
+	parsed := map[int]any{}
+	var order []int
+	for i, t := range a.tasks {
+		if !candidate(t) && (t.ID != a.unit.CanonicalTaskID || a.unit.State != UnitDone) {
+			continue
+		}
+		v, err := parseOutput(a.rules.Outputs[t.ID])
+		if err != nil && !candidate(t) {
+			continue // the canonical output, unread: see checkEquivalent
+		}
+		if err != nil {
+			t.Outcome, t.ValidateState = OutcomeValidateError, ValidateInvalid
+			a.set(i, t)
+			continue
+		}
+		parsed[i] = v
+		if candidate(t) {
+			order = append(order, i)
+		}
+	}
+	if a.unit.State == UnitDone {
+		a.checkEquivalent(parsed)
+		return
+	}
+	best, bestCount := -1, 0
+	for _, i := range order {
+		n := 0
+		for _, j := range order {
+			if i == j || a.rules.Validator.same(parsed[i], parsed[j]) {
+				n++
+			}
+		}
+		if n > bestCount {
+			best, bestCount = i, n
+		}
+	}
+	if bestCount < quorum {
+		if len(order) >= quorum {
+			for _, i := range order {
+				t := a.tasks[i]
+				t.ValidateState = ValidateInconclusive
+				a.set(i, t)
+			}
+		}
+		return
+	}
+	a.unit.State = UnitDone
+	a.unit.CanonicalTaskID = a.tasks[best].ID
+	a.unit.Error = ""
+	a.checkEquivalent(parsed)
+}
+
+// checkEquivalent is checkAgainstCanonical for validators that compare
+// outputs by content; parsed holds the outputs of the candidates and the
+// canonical task by index.
+func (a *advancer) checkEquivalent(parsed map[int]any) {
+	canonical := -1
+	for i, t := range a.tasks {
+		if t.ID == a.unit.CanonicalTaskID {
+			canonical = i
+		}
+	}
+	if _, ok := parsed[canonical]; !ok {
+		// The canonical output was read when it was chosen, under the
+		// same validator: this is a caller that did not load it.
+		return
+	}
+	for i, t := range a.tasks {
+		if !candidate(t) || i == canonical {
+			if i == canonical && t.ValidateState != ValidateValid {
+				t.ValidateState = ValidateValid
+				a.set(i, t)
+			}
+			continue
+		}
+		if a.rules.Validator.same(parsed[i], parsed[canonical]) {
 			t.ValidateState = ValidateValid
 		} else {
 			t.ValidateState = ValidateInvalid

@@ -1,6 +1,7 @@
 package workunits
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -324,5 +325,201 @@ func TestStderrKeepsValidUTF8Tail(t *testing.T) {
 	}
 	if !utf8Valid(got.Stderr) {
 		t.Errorf("stderr is not valid UTF-8")
+	}
+}
+
+func TestAdvanceNumeric(t *testing.T) {
+	policy := Policy{MinQuorum: 2, TargetReplicas: 2, MaxErrorReplicas: 1, MaxTotalReplicas: 5, Deadline: time.Minute}
+	numeric := Validator{Kind: ValidatorNumeric, AbsTol: 1e-9, RelTol: 1e-6}
+	open := Unit{ID: 1, State: UnitOpen}
+	// Hashes differ for every task: a numeric validator must not use them.
+	okOut := func(id int64) Task { return ok(id, fmt.Sprintf("hash-%d", id)) }
+	withState := func(tk Task, vs ValidateState) Task { tk.ValidateState = vs; return tk }
+
+	tests := []struct {
+		name          string
+		unit          Unit
+		tasks         []Task
+		outputs       map[int64]string
+		quorum        int // 0: policy's
+		wantState     UnitState
+		wantCanonical int64
+		wantNew       int
+		wantValidate  map[int64]ValidateState
+		wantOutcome   map[int64]Outcome
+		wantValid     []int64
+		wantInvalid   []int64
+		wantUnchecked []int64
+	}{
+		{
+			name:      "outputs within tolerance make a quorum",
+			unit:      open,
+			tasks:     []Task{okOut(1), okOut(2)},
+			outputs:   map[int64]string{1: `{"energy": -1.2345678}`, 2: `{"energy":-1.2345679}`},
+			wantState: UnitDone, wantCanonical: 1,
+			wantValid: []int64{1, 2},
+		},
+		{
+			name:      "reordered keys and spacing agree",
+			unit:      open,
+			tasks:     []Task{okOut(1), okOut(2)},
+			outputs:   map[int64]string{1: `{"a":1,"b":[0,"x"]}`, 2: "{ \"b\": [-0, \"x\"], \"a\": 1.0 }\n"},
+			wantState: UnitDone, wantCanonical: 1,
+			wantValid: []int64{1, 2},
+		},
+		{
+			name:      "outputs beyond tolerance are inconclusive and a third replica is issued",
+			unit:      open,
+			tasks:     []Task{okOut(1), okOut(2)},
+			outputs:   map[int64]string{1: `[1.0]`, 2: `[1.1]`},
+			wantState: UnitOpen, wantNew: 1,
+			wantValidate: map[int64]ValidateState{1: ValidateInconclusive, 2: ValidateInconclusive},
+		},
+		{
+			name: "a third output close to one of two settles it; the other is invalid",
+			unit: open,
+			tasks: []Task{
+				withState(okOut(1), ValidateInconclusive),
+				withState(okOut(2), ValidateInconclusive),
+				okOut(3),
+			},
+			outputs:   map[int64]string{1: `[1.0]`, 2: `[1.1]`, 3: `[1.1000001]`},
+			wantState: UnitDone, wantCanonical: 2,
+			wantValidate: map[int64]ValidateState{1: ValidateInvalid, 2: ValidateValid, 3: ValidateValid},
+			wantValid:    []int64{2, 3},
+			wantInvalid:  []int64{1},
+		},
+		{
+			// 1.0 and 1.0000015 are 1.5e-6 apart, beyond rel_tol 1e-6; the
+			// middle one is within tolerance of both.
+			name:      "the output agreeing with the most is canonical; others are judged against it alone",
+			unit:      open,
+			tasks:     []Task{okOut(1), okOut(2), okOut(3)},
+			outputs:   map[int64]string{1: `1.0`, 2: `1.00000075`, 3: `1.0000015`},
+			wantState: UnitDone, wantCanonical: 2,
+			wantValid: []int64{1, 2, 3},
+		},
+		{
+			name:      "ties go to the earliest output",
+			unit:      open,
+			tasks:     []Task{okOut(1), okOut(2), okOut(3), okOut(4)},
+			outputs:   map[int64]string{1: `5`, 2: `7`, 3: `7.000000001`, 4: `5.000000001`},
+			wantState: UnitDone, wantCanonical: 1,
+			wantValid:   []int64{1, 4},
+			wantInvalid: []int64{2, 3},
+		},
+		{
+			name:      "an output that is not JSON fails its task and is replaced",
+			unit:      open,
+			tasks:     []Task{okOut(1), okOut(2)},
+			outputs:   map[int64]string{1: `{"x": 1}`, 2: `x = 1`},
+			wantState: UnitOpen, wantNew: 1,
+			wantOutcome:  map[int64]Outcome{2: OutcomeValidateError},
+			wantValidate: map[int64]ValidateState{1: ValidatePending, 2: ValidateInvalid},
+			wantInvalid:  []int64{2},
+		},
+		{
+			name:      "an output that is not JSON counts against max_error_replicas",
+			unit:      open,
+			tasks:     []Task{okOut(1), errored(2), okOut(3)},
+			outputs:   map[int64]string{1: `1`, 3: `NaN`},
+			wantState: UnitFailed,
+			wantOutcome:   map[int64]Outcome{3: OutcomeValidateError},
+			wantInvalid:   []int64{3},
+			wantUnchecked: []int64{1},
+		},
+		{
+			name:      "an empty output is not JSON",
+			unit:      open,
+			tasks:     []Task{okOut(1), okOut(2)},
+			outputs:   map[int64]string{1: ``, 2: `1`},
+			wantState: UnitOpen, wantNew: 1,
+			wantOutcome: map[int64]Outcome{1: OutcomeValidateError},
+			wantInvalid: []int64{1},
+		},
+		{
+			name: "a late output on a done unit is checked against the canonical one within tolerance",
+			unit: Unit{ID: 1, State: UnitDone, CanonicalTaskID: 1},
+			tasks: []Task{
+				withState(okOut(1), ValidateValid),
+				withState(okOut(2), ValidateValid),
+				okOut(3),
+				okOut(4),
+				okOut(5),
+			},
+			outputs:   map[int64]string{1: `[3.14159265]`, 3: `[3.14159266]`, 4: `[3.2]`, 5: `[3.14`},
+			wantState: UnitDone, wantCanonical: 1,
+			wantValidate: map[int64]ValidateState{3: ValidateValid, 4: ValidateInvalid, 5: ValidateInvalid},
+			wantOutcome:  map[int64]Outcome{5: OutcomeValidateError},
+			wantValid:    []int64{3},
+			wantInvalid:  []int64{4, 5},
+		},
+		{
+			name:      "quorum 1: one readable output is enough",
+			unit:      open,
+			tasks:     []Task{okOut(1)},
+			outputs:   map[int64]string{1: `{}`},
+			quorum:    1,
+			wantState: UnitDone, wantCanonical: 1,
+			wantValid: []int64{1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := policy
+			if tt.quorum != 0 {
+				p.MinQuorum, p.TargetReplicas = tt.quorum, tt.quorum
+			}
+			outputs := map[int64][]byte{}
+			for id, o := range tt.outputs {
+				outputs[id] = []byte(o)
+			}
+			plan := Advance(tt.unit, tt.tasks, Rules{Policy: p, Validator: numeric, Outputs: outputs}, t0)
+			if plan.Unit.State != tt.wantState {
+				t.Errorf("unit state = %s (%s), want %s", plan.Unit.State, plan.Unit.Error, tt.wantState)
+			}
+			if plan.Unit.CanonicalTaskID != tt.wantCanonical {
+				t.Errorf("canonical = %d, want %d", plan.Unit.CanonicalTaskID, tt.wantCanonical)
+			}
+			if plan.NewTasks != tt.wantNew {
+				t.Errorf("new tasks = %d, want %d", plan.NewTasks, tt.wantNew)
+			}
+			after := map[int64]Task{}
+			for _, tk := range tt.tasks {
+				after[tk.ID] = tk
+			}
+			for _, tk := range plan.Changed {
+				after[tk.ID] = tk
+			}
+			for id, want := range tt.wantValidate {
+				if got := after[id].ValidateState; got != want {
+					t.Errorf("task %d validate state = %s, want %s", id, got, want)
+				}
+			}
+			for id, want := range tt.wantOutcome {
+				if got := after[id].Outcome; got != want {
+					t.Errorf("task %d outcome = %s, want %s", id, got, want)
+				}
+			}
+			if got := ids(plan.NewlyValid); !equalIDs(got, tt.wantValid) {
+				t.Errorf("newly valid = %v, want %v", got, tt.wantValid)
+			}
+			if got := ids(plan.NewlyInvalid); !equalIDs(got, tt.wantInvalid) {
+				t.Errorf("newly invalid = %v, want %v", got, tt.wantInvalid)
+			}
+			if got := ids(plan.NewlyUnchecked); !equalIDs(got, tt.wantUnchecked) {
+				t.Errorf("newly unchecked = %v, want %v", got, tt.wantUnchecked)
+			}
+		})
+	}
+}
+
+// A bitwise validator (the zero one) never needs outputs: it compares hashes.
+func TestAdvanceBitwiseIgnoresOutputs(t *testing.T) {
+	policy := Policy{MinQuorum: 2, TargetReplicas: 2, MaxErrorReplicas: 2, MaxTotalReplicas: 5, Deadline: time.Minute}
+	plan := Advance(Unit{ID: 1, State: UnitOpen}, []Task{ok(1, "a"), ok(2, "a")},
+		Rules{Policy: policy, Validator: Validator{Kind: ValidatorBitwise}, Outputs: map[int64][]byte{1: []byte("not json")}}, t0)
+	if plan.Unit.State != UnitDone || !equalIDs(ids(plan.NewlyValid), []int64{1, 2}) {
+		t.Errorf("bitwise plan = %+v, want the unit done with both tasks valid", plan)
 	}
 }
