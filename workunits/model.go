@@ -49,6 +49,7 @@ type AppVersion struct {
 	Signature    []byte    // ed25519, by the project's key, over the module's raw SHA-256
 	Estimates    Estimates // what one unit costs to run
 	DeprecatedAt time.Time // zero while new jobs may use the version
+	Validator    Validator // how the outputs of its units' replicas are compared
 }
 
 // JobState is where a job is in its life.
@@ -73,7 +74,8 @@ type Job struct {
 	UnitCount    int
 	CreatedAt    time.Time
 	FinishedAt   time.Time
-	Priority     int // higher is leased first within the project; see fairshare.go
+	Priority     int       // higher is leased first within the project; see fairshare.go
+	Validator    Validator // its app version's, copied at submit
 }
 
 // UnitState is where a work unit is in its life.

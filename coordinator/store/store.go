@@ -105,6 +105,9 @@ type Tx interface {
 	// output (nil or empty: an empty output). Every key of outputs must be
 	// one of the tasks.
 	TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs map[int64][]byte) error
+	// TaskOutputGetMany returns the stored output of each given task that
+	// has one (reported success); tasks without are absent from the map.
+	TaskOutputGetMany(ctx context.Context, taskIDs []int64) (map[int64][]byte, error)
 	// TaskLease hands up to Max unsent tasks of active jobs to a host, in
 	// fair share across projects (see FairshareTx), never two tasks of one unit to hosts of the same
 	// contributor: replicas that check each other must come from different
@@ -346,6 +349,7 @@ type AppVersionInsertParams struct {
 	Now          time.Time
 	Signature    []byte
 	Estimates    workunits.Estimates
+	Validator    workunits.Validator // the zero one: bitwise
 }
 
 type TaskLeaseParams struct {

@@ -48,15 +48,16 @@ func (t *Tx) AppVersionInsert(ctx context.Context, p store.AppVersionInsertParam
 		return workunits.AppVersion{}, fmt.Errorf("locking app %q: %w", p.AppName, err)
 	}
 	v := workunits.AppVersion{AppID: appID, AppName: p.AppName, ModuleSHA256: p.ModuleSHA256, Size: p.Size, CreatedAt: ts(p.Now),
-		Signature: p.Signature, Estimates: p.Estimates.WithDefaults()}
+		Signature: p.Signature, Estimates: p.Estimates.WithDefaults(), Validator: p.Validator.WithDefaults()}
 	if v.Signature == nil {
 		v.Signature = []byte{} // stored empty, not NULL
 	}
 	if err := t.tx.QueryRow(ctx, `INSERT INTO app_versions (app_id, version, module_sha256, size, created_at,
-			signature, est_ops, est_memory_mib, est_disk_mib, est_deadline_seconds)
-		SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 FROM app_versions WHERE app_id = $1
+			signature, est_ops, est_memory_mib, est_disk_mib, est_deadline_seconds, validator_kind, abs_tol, rel_tol)
+		SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM app_versions WHERE app_id = $1
 		RETURNING id, version`, appID, p.ModuleSHA256, p.Size, v.CreatedAt, v.Signature, v.Estimates.Ops,
-		v.Estimates.MemoryMiB, v.Estimates.DiskMiB, int64(v.Estimates.Deadline/time.Second)).Scan(&v.ID, &v.Version); err != nil {
+		v.Estimates.MemoryMiB, v.Estimates.DiskMiB, int64(v.Estimates.Deadline/time.Second),
+		v.Validator.Kind, v.Validator.AbsTol, v.Validator.RelTol).Scan(&v.ID, &v.Version); err != nil {
 		return workunits.AppVersion{}, fmt.Errorf("inserting the next version of app %q: %w", p.AppName, err)
 	}
 	return v, nil

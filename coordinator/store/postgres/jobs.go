@@ -16,11 +16,14 @@ import (
 func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, error) {
 	p := j.Policy
 	j.CreatedAt = ts(j.CreatedAt)
+	j.Validator = j.Validator.WithDefaults()
 	if err := t.tx.QueryRow(ctx, `INSERT INTO jobs (project_id, app_version_id, min_quorum, target_replicas,
-		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, priority)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, priority,
+		validator_kind, abs_tol, rel_tol)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
 		j.ProjectID, j.AppVersionID, p.MinQuorum, p.TargetReplicas, p.MaxErrorReplicas, p.MaxTotalReplicas,
-		p.Deadline.Milliseconds(), j.RewardMicros, j.State, j.UnitCount, j.CreatedAt, j.Priority).Scan(&j.ID); err != nil {
+		p.Deadline.Milliseconds(), j.RewardMicros, j.State, j.UnitCount, j.CreatedAt, j.Priority,
+		j.Validator.Kind, j.Validator.AbsTol, j.Validator.RelTol).Scan(&j.ID); err != nil {
 		return j, fmt.Errorf("inserting job: %w", err)
 	}
 	if j.State == workunits.JobActive {
@@ -32,7 +35,8 @@ func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, err
 }
 
 const jobColumns = `id, project_id, app_version_id, min_quorum, target_replicas,
-	max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at, priority`
+	max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at, priority,
+	validator_kind, abs_tol, rel_tol`
 
 func scanJob(row pgx.CollectableRow) (workunits.Job, error) {
 	var j workunits.Job
@@ -40,7 +44,8 @@ func scanJob(row pgx.CollectableRow) (workunits.Job, error) {
 	var finished pgtype.Timestamptz
 	if err := row.Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
 		&j.Policy.TargetReplicas, &j.Policy.MaxErrorReplicas, &j.Policy.MaxTotalReplicas, &deadlineMS,
-		&j.RewardMicros, &j.State, &j.UnitCount, &j.CreatedAt, &finished, &j.Priority); err != nil {
+		&j.RewardMicros, &j.State, &j.UnitCount, &j.CreatedAt, &finished, &j.Priority,
+		&j.Validator.Kind, &j.Validator.AbsTol, &j.Validator.RelTol); err != nil {
 		return j, err
 	}
 	j.Policy.Deadline = time.Duration(deadlineMS) * time.Millisecond

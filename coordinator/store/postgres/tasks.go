@@ -79,6 +79,24 @@ func (t *Tx) TaskListByUnits(ctx context.Context, unitIDs []int64) ([]workunits.
 	return t.tasksWhereIn(ctx, "unit_id", unitIDs)
 }
 
+func (t *Tx) TaskOutputGetMany(ctx context.Context, taskIDs []int64) (map[int64][]byte, error) {
+	out := make(map[int64][]byte, len(taskIDs))
+	if len(taskIDs) == 0 {
+		return out, nil
+	}
+	rows, _ := t.tx.Query(ctx, `SELECT id, output FROM tasks WHERE id = ANY($1) AND output IS NOT NULL`, taskIDs)
+	var id int64
+	var output []byte
+	_, err := pgx.ForEachRow(rows, []any{&id, &output}, func() error {
+		out[id] = append([]byte{}, output...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading the outputs of %d tasks: %w", len(taskIDs), err)
+	}
+	return out, nil
+}
+
 // TaskUpdateMany writes all its rows in one statement, outputs included.
 func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs map[int64][]byte) error {
 	if len(tasks) == 0 {

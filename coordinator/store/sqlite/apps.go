@@ -44,11 +44,12 @@ func (t *Tx) AppVersionInsert(ctx context.Context, p store.AppVersionInsertParam
 		p.ProjectID, p.AppName).Scan(&appID, &version); err != nil {
 		return workunits.AppVersion{}, fmt.Errorf("finding next version of app %q: %w", p.AppName, err)
 	}
-	est := p.Estimates.WithDefaults()
+	est, val := p.Estimates.WithDefaults(), p.Validator.WithDefaults()
 	res, err := t.tx.ExecContext(ctx, `INSERT INTO app_versions (app_id, version, module_sha256, size, created_at,
-			signature, est_ops, est_memory_mib, est_disk_mib, est_deadline_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			signature, est_ops, est_memory_mib, est_disk_mib, est_deadline_seconds, validator_kind, abs_tol, rel_tol)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		appID, version, p.ModuleSHA256, p.Size, p.Now.UnixMilli(),
-		nonNil(p.Signature), est.Ops, est.MemoryMiB, est.DiskMiB, int64(est.Deadline/time.Second))
+		nonNil(p.Signature), est.Ops, est.MemoryMiB, est.DiskMiB, int64(est.Deadline/time.Second), val.Kind, val.AbsTol, val.RelTol)
 	if err != nil {
 		return workunits.AppVersion{}, fmt.Errorf("inserting version %d of app %q: %w", version, p.AppName, err)
 	}
@@ -58,7 +59,7 @@ func (t *Tx) AppVersionInsert(ctx context.Context, p store.AppVersionInsertParam
 	}
 	return workunits.AppVersion{ID: id, AppID: appID, AppName: p.AppName, Version: version,
 		ModuleSHA256: p.ModuleSHA256, Size: p.Size, CreatedAt: time.UnixMilli(p.Now.UnixMilli()).UTC(),
-		Signature: nonNil(p.Signature), Estimates: est}, nil
+		Signature: nonNil(p.Signature), Estimates: est, Validator: val}, nil
 }
 
 func (t *Tx) AppVersionGet(ctx context.Context, projectID int64, appName string, version int) (workunits.AppVersion, error) {

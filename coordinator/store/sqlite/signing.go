@@ -83,14 +83,16 @@ func (t *Tx) AppVersionDeprecate(ctx context.Context, projectID int64, appName s
 
 // versionColumns are what scanVersion reads, from app_versions v and apps a.
 const versionColumns = `v.id, v.app_id, a.name, v.version, v.module_sha256, v.size, v.created_at,
-	v.signature, v.est_ops, v.est_memory_mib, v.est_disk_mib, v.est_deadline_seconds, v.deprecated_at`
+	v.signature, v.est_ops, v.est_memory_mib, v.est_disk_mib, v.est_deadline_seconds, v.deprecated_at,
+	v.validator_kind, v.abs_tol, v.rel_tol`
 
 func scanVersion(row interface{ Scan(...any) error }) (workunits.AppVersion, error) {
 	var v workunits.AppVersion
 	var created, deadline int64
 	var deprecated sql.NullInt64
 	if err := row.Scan(&v.ID, &v.AppID, &v.AppName, &v.Version, &v.ModuleSHA256, &v.Size, &created,
-		&v.Signature, &v.Estimates.Ops, &v.Estimates.MemoryMiB, &v.Estimates.DiskMiB, &deadline, &deprecated); err != nil {
+		&v.Signature, &v.Estimates.Ops, &v.Estimates.MemoryMiB, &v.Estimates.DiskMiB, &deadline, &deprecated,
+		&v.Validator.Kind, &v.Validator.AbsTol, &v.Validator.RelTol); err != nil {
 		return v, err
 	}
 	v.CreatedAt = time.UnixMilli(created).UTC()

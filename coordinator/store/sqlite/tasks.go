@@ -72,6 +72,30 @@ func (t *Tx) TaskListByUnits(ctx context.Context, unitIDs []int64) ([]workunits.
 	return t.tasksWhereIn(ctx, "unit_id", unitIDs)
 }
 
+func (t *Tx) TaskOutputGetMany(ctx context.Context, taskIDs []int64) (map[int64][]byte, error) {
+	out := make(map[int64][]byte, len(taskIDs))
+	err := chunks(taskIDs, func(ids []int64) error {
+		rows, err := t.tx.QueryContext(ctx, `SELECT id, output FROM tasks WHERE id IN (`+placeholders(len(ids))+`) AND output IS NOT NULL`, int64Args(ids)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var output []byte
+			if err := rows.Scan(&id, &output); err != nil {
+				return err
+			}
+			out[id] = nonNil(output)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading the outputs of %d tasks: %w", len(taskIDs), err)
+	}
+	return out, nil
+}
+
 func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs map[int64][]byte) error {
 	if len(tasks) == 0 {
 		return nil
