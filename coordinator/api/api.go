@@ -65,6 +65,22 @@ type AppVersion struct {
 	DiskMiB         int        `json:"disk_mib"`
 	DeadlineSeconds int        `json:"deadline_seconds"`
 	DeprecatedAt    *time.Time `json:"deprecated_at,omitempty"` // absent while new jobs may use it
+	Validator       Validator  `json:"validator"`
+}
+
+// Validator says how the outputs of a unit's replicas are compared; see
+// workunits.Validator. An upload sets it with the query parameters
+// validator, abs_tol and rel_tol.
+type Validator struct {
+	Kind   string  `json:"kind"` // bitwise or numeric
+	AbsTol float64 `json:"abs_tol"`
+	RelTol float64 `json:"rel_tol"`
+}
+
+// ValidatorOf is a validator as the API shows it.
+func ValidatorOf(v workunits.Validator) Validator {
+	v = v.WithDefaults()
+	return Validator{Kind: v.Kind, AbsTol: v.AbsTol, RelTol: v.RelTol}
 }
 
 // Policy is a job's redundancy policy; zero fields take the defaults.
@@ -114,6 +130,7 @@ type Job struct {
 	Priority     int        `json:"priority"`
 	UnitCount    int        `json:"unit_count"`
 	Policy       Policy     `json:"policy"`
+	Validator    Validator  `json:"validator"` // its app version's, copied at submit
 	RewardMicros int64      `json:"reward_micros"`
 	EscrowMicros int64      `json:"escrow_micros"`
 	CreatedAt    time.Time  `json:"created_at"`

@@ -24,6 +24,8 @@ type AppUpload struct {
 	MemoryMiB       int
 	DiskMiB         int
 	DeadlineSeconds int
+	// Validator compares the outputs of replicas; the zero one is bitwise.
+	Validator api.Validator
 }
 
 // UploadAppVersion uploads a signed module as the next version of app.
@@ -33,6 +35,14 @@ func (c *Client) UploadAppVersion(ctx context.Context, app string, up AppUpload)
 		"disk_mib": int64(up.DiskMiB), "deadline_seconds": int64(up.DeadlineSeconds)} {
 		if n != 0 {
 			q.Set(name, strconv.FormatInt(n, 10))
+		}
+	}
+	if v := up.Validator; v.Kind != "" || v.AbsTol != 0 || v.RelTol != 0 {
+		q.Set("validator", v.Kind)
+		for name, f := range map[string]float64{"abs_tol": v.AbsTol, "rel_tol": v.RelTol} {
+			if f != 0 {
+				q.Set(name, strconv.FormatFloat(f, 'g', -1, 64))
+			}
 		}
 	}
 	path := "/api/v1/apps/" + url.PathEscape(app) + "/versions"

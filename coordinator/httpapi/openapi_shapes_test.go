@@ -34,6 +34,7 @@ var apiShapes = map[string]any{
 	"MemberList":               api.MemberList{},
 	"App":                      api.App{},
 	"AppVersion":               api.AppVersion{},
+	"Validator":                api.Validator{},
 	"Blob":                     api.Blob{},
 	"BlobList":                 api.BlobList{},
 	"Chunks":                   api.Chunks{},

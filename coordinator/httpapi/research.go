@@ -136,7 +136,7 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 
 func jobJSON(j workunits.Job, p *store.JobProgress, escrow int64) api.Job {
 	out := api.Job{ID: j.ID, State: string(j.State), Priority: j.Priority, UnitCount: j.UnitCount, RewardMicros: j.RewardMicros,
-		EscrowMicros: escrow, CreatedAt: j.CreatedAt, Policy: api.PolicyOf(j.Policy)}
+		EscrowMicros: escrow, CreatedAt: j.CreatedAt, Policy: api.PolicyOf(j.Policy), Validator: api.ValidatorOf(j.Validator)}
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = &j.FinishedAt
 	}

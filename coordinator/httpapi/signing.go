@@ -80,7 +80,7 @@ func (s *server) handleProjectSigningKey() http.HandlerFunc {
 func versionJSON(v workunits.AppVersion) api.AppVersion {
 	out := api.AppVersion{App: v.AppName, Version: v.Version, SHA256: v.ModuleSHA256, Size: v.Size, CreatedAt: v.CreatedAt,
 		Signature: encodeOptional(v.Signature), Ops: v.Estimates.Ops, MemoryMiB: v.Estimates.MemoryMiB,
-		DiskMiB: v.Estimates.DiskMiB, DeadlineSeconds: int(v.Estimates.Deadline / time.Second)}
+		DiskMiB: v.Estimates.DiskMiB, DeadlineSeconds: int(v.Estimates.Deadline / time.Second), Validator: api.ValidatorOf(v.Validator)}
 	if !v.DeprecatedAt.IsZero() {
 		out.DeprecatedAt = &v.DeprecatedAt
 	}
@@ -88,8 +88,8 @@ func versionJSON(v workunits.AppVersion) api.AppVersion {
 }
 
 // handleAppVersionUpload takes the module as the body, its signature in
-// the Nightshift-Signature header and its resource estimates as query
-// parameters.
+// the Nightshift-Signature header, and its resource estimates and validator
+// as query parameters.
 func (s *server) handleAppVersionUpload() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ct := r.Header.Get("Content-Type")
@@ -98,6 +98,11 @@ func (s *server) handleAppVersionUpload() http.HandlerFunc {
 			return
 		}
 		est, err := estimatesQuery(r)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		val, err := validatorQuery(r)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -120,7 +125,7 @@ func (s *server) handleAppVersionUpload() http.HandlerFunc {
 			return
 		}
 		v, err := s.svc.UploadAppVersion(r.Context(), projectOf(r).ID, service.AppUpload{App: chi.URLParam(r, "app"),
-			Module: module, Signature: sig, Estimates: est})
+			Module: module, Signature: sig, Estimates: est, Validator: val})
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -161,6 +166,28 @@ func estimatesQuery(r *http.Request) (workunits.Estimates, error) {
 	}
 	e.Deadline = time.Duration(deadline) * time.Second
 	return e, nil
+}
+
+// validatorQuery reads the validator of an upload: validator (the kind),
+// abs_tol and rel_tol; the service checks they make sense together.
+func validatorQuery(r *http.Request) (workunits.Validator, error) {
+	q := r.URL.Query()
+	v := workunits.Validator{Kind: q.Get("validator")}
+	for _, p := range []struct {
+		name string
+		into *float64
+	}{{"abs_tol", &v.AbsTol}, {"rel_tol", &v.RelTol}} {
+		s := q.Get(p.name)
+		if s == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return v, workunits.Errorf(workunits.EINVALID, "query parameter %s must be a number, got %q", p.name, s)
+		}
+		*p.into = f
+	}
+	return v, nil
 }
 
 func (s *server) handleAppList() http.HandlerFunc {

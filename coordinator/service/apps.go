@@ -24,6 +24,7 @@ type AppUpload struct {
 	Module    []byte
 	Signature []byte              // ed25519 over the module's raw SHA-256, by the project's key
 	Estimates workunits.Estimates // zero fields take workunits.DefaultEstimates
+	Validator workunits.Validator // the zero one: bitwise
 }
 
 // UploadAppVersion stores up.Module as the next version of the project's
@@ -41,6 +42,9 @@ func (s *Service) UploadAppVersion(ctx context.Context, projectID int64, up AppU
 	}
 	est := up.Estimates.WithDefaults()
 	if err := est.Validate(); err != nil {
+		return workunits.AppVersion{}, err
+	}
+	if err := up.Validator.Validate(); err != nil {
 		return workunits.AppVersion{}, err
 	}
 	if !bytes.HasPrefix(module, wasmMagic) {
@@ -61,7 +65,8 @@ func (s *Service) UploadAppVersion(ctx context.Context, projectID int64, up AppU
 			return err
 		}
 		v, err = tx.AppVersionInsert(ctx, store.AppVersionInsertParams{ProjectID: projectID, AppName: appName,
-			ModuleSHA256: sha, Size: int64(len(module)), Now: s.now(), Signature: up.Signature, Estimates: est})
+			ModuleSHA256: sha, Size: int64(len(module)), Now: s.now(), Signature: up.Signature, Estimates: est,
+			Validator: up.Validator.WithDefaults()})
 		return err
 	})
 	if err != nil {

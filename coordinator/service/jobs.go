@@ -85,7 +85,8 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 			state = workunits.JobWaiting // until fundWaitingJobs below
 		}
 		job, err = tx.JobInsert(ctx, workunits.Job{ProjectID: projectID, AppVersionID: version.ID, Policy: policy,
-			RewardMicros: req.RewardMicros, State: state, UnitCount: nUnits, CreatedAt: now, Priority: req.Priority})
+			RewardMicros: req.RewardMicros, State: state, UnitCount: nUnits, CreatedAt: now, Priority: req.Priority,
+			Validator: version.Validator})
 		if err != nil {
 			return err
 		}

@@ -283,6 +283,11 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 		tasksByUnit[t.UnitID] = append(tasksByUnit[t.UnitID], t)
 	}
 
+	compared, err := outputsToCompare(ctx, tx, units, jobs, tasksByUnit, outputs)
+	if err != nil {
+		return err
+	}
+
 	final := make(map[int64]workunits.Task, len(tasks))
 	for _, t := range tasks {
 		final[t.ID] = t
@@ -294,7 +299,7 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	)
 	for _, u := range units {
 		job := jobs[u.JobID]
-		plan := workunits.Advance(u, tasksByUnit[u.ID], workunits.Rules{Policy: job.Policy}, now)
+		plan := workunits.Advance(u, tasksByUnit[u.ID], workunits.Rules{Policy: job.Policy, Validator: job.Validator, Outputs: compared}, now)
 		unitChanged := plan.Unit.State != u.State || plan.Unit.CanonicalTaskID != u.CanonicalTaskID || plan.Unit.Error != u.Error
 		if unitChanged {
 			changedUnits = append(changedUnits, plan.Unit)
@@ -333,10 +338,47 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	return s.payValid(ctx, tx, advanced)
 }
 
+// outputsToCompare gathers the outputs Advance compares for units whose
+// job's validator reads them (any but bitwise, which compares hashes): of
+// every successful task not yet judged, and of the canonical task. Those
+// just reported are in reported; the others are loaded. It returns nil
+// when no unit needs them, which is every unit of a bitwise job.
+func outputsToCompare(ctx context.Context, tx store.Tx, units []workunits.Unit, jobs map[int64]workunits.Job,
+	tasksByUnit map[int64][]workunits.Task, reported map[int64][]byte) (map[int64][]byte, error) {
+	var need, load []int64
+	for _, u := range units {
+		if jobs[u.JobID].Validator.Bitwise() || u.State == workunits.UnitFailed {
+			continue
+		}
+		for _, t := range tasksByUnit[u.ID] {
+			judged := t.ValidateState == workunits.ValidateValid || t.ValidateState == workunits.ValidateInvalid
+			if t.ID == u.CanonicalTaskID || t.Outcome == workunits.OutcomeSuccess && !judged {
+				need = append(need, t.ID)
+				if _, ok := reported[t.ID]; !ok {
+					load = append(load, t.ID)
+				}
+			}
+		}
+	}
+	if len(need) == 0 {
+		return nil, nil
+	}
+	out, err := tx.TaskOutputGetMany(ctx, load)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range need {
+		if o, ok := reported[id]; ok {
+			out[id] = o
+		}
+	}
+	return out, nil
+}
+
 // advancedUnit is one unit as advanceUnits left it, for what follows from
 // its tasks being reported and judged (money, credit, host trust).
 type advancedUnit struct {
-	Before workunits.Unit   // as loaded
+	Before workunits.Unit // as loaded
 	Job    workunits.Job
 	Plan   workunits.Plan
 	Loaded []workunits.Task // the unit's tasks as loaded, before reports
