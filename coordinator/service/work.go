@@ -378,7 +378,7 @@ func outputsToCompare(ctx context.Context, tx store.Tx, units []workunits.Unit, 
 // advancedUnit is one unit as advanceUnits left it, for what follows from
 // its tasks being reported and judged (money, credit, host trust).
 type advancedUnit struct {
-	Before workunits.Unit   // as loaded
+	Before workunits.Unit // as loaded
 	Job    workunits.Job
 	Plan   workunits.Plan
 	Loaded []workunits.Task // the unit's tasks as loaded, before reports
