@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b))) }
+func near(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
 
 func TestOpsPerCredit(t *testing.T) {
 	// A day of a 1 GFLOPS machine is 200 credits.

@@ -330,7 +330,10 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	if err := tx.TaskInsertMany(ctx, newReplicas, now); err != nil {
 		return err
 	}
-	return s.payValid(ctx, tx, advanced)
+	if err := s.payValid(ctx, tx, advanced); err != nil {
+		return err
+	}
+	return s.grantCredit(ctx, tx, advanced)
 }
 
 // advancedUnit is one unit as advanceUnits left it, for what follows from
