@@ -186,6 +186,8 @@ type RegisterHostRequest struct {
 	Name     string `json:"name"`
 	Platform string `json:"platform"`
 	Cores    int    `json:"cores"`
+	// OpsPerSecond is the host's benchmark, for credit; absent if unknown.
+	OpsPerSecond *float64 `json:"ops_per_second,omitempty"`
 }
 
 type Host struct {
@@ -201,6 +203,8 @@ type WorkRequest struct {
 	// SkipJobs lists jobs whose tasks the host would not finish before
 	// their deadlines, at the pace it has measured: none of theirs is sent.
 	SkipJobs []int64 `json:"skip_jobs,omitempty"`
+	// OpsPerSecond is the host's benchmark, for credit; absent if unknown.
+	OpsPerSecond *float64 `json:"ops_per_second,omitempty"`
 }
 
 type WorkResponse struct {
@@ -253,6 +257,8 @@ type Earnings struct {
 	AvailableMicros int64          `json:"available_micros"`
 	PendingMicros   int64          `json:"pending_micros"`
 	PaidMicros      int64          `json:"paid_micros"`
+	TotalCredit     float64        `json:"total_credit"`
+	RAC             float64        `json:"rac"`
 	Hosts           []HostEarnings `json:"hosts"`
 }
 
@@ -265,6 +271,8 @@ type HostEarnings struct {
 	TasksPending  int        `json:"tasks_pending"`
 	PendingMicros int64      `json:"pending_micros"`
 	EarnedMicros  int64      `json:"earned_micros"`
+	TotalCredit   float64    `json:"total_credit"`
+	RAC           float64    `json:"rac"`
 }
 
 // RefusedCredit is a valid task's reward the ledger refused, set aside and

@@ -63,6 +63,12 @@ func (s *server) routes(r chi.Router) {
 		r.Post("/contributors", s.handleContributorCreate())
 		r.With(s.requireContributor).Post("/hosts", s.handleHostRegister())
 		r.With(s.requireContributor).Get("/contributor/earnings", s.handleEarnings(func(r *http.Request) int64 { return contributorOf(r).ID }))
+		r.With(s.requireContributor).Post("/teams", s.handleTeamCreate())
+		r.With(s.requireContributor).Get("/teams", s.handleTeamList())
+		r.With(s.requireContributor).Get("/teams/{teamID}", s.handleTeamGet())
+		r.With(s.requireContributor).Post("/teams/{teamID}/join", s.handleTeamJoin())
+		r.With(s.requireContributor).Post("/team/leave", s.handleTeamLeave())
+		r.With(s.requireContributor).Get("/leaderboard", s.handleLeaderboard())
 
 		// Worker side: one host's token.
 		r.Group(func(r chi.Router) {

@@ -39,8 +39,15 @@ func (s *server) handleHostRegister() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		h, token, err := s.svc.RegisterHost(r.Context(), contributorOf(r).ID,
-			service.HostInfo{Name: req.Name, Platform: req.Platform, Cores: req.Cores})
+		info := service.HostInfo{Name: req.Name, Platform: req.Platform, Cores: req.Cores}
+		if req.OpsPerSecond != nil {
+			if err := service.CheckOpsPerSecond(*req.OpsPerSecond); err != nil {
+				s.error(w, r, err)
+				return
+			}
+			info.OpsPerSecond = *req.OpsPerSecond
+		}
+		h, token, err := s.svc.RegisterHost(r.Context(), contributorOf(r).ID, info)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -59,11 +66,17 @@ func (s *server) handleEarnings(whom func(*http.Request) int64) http.HandlerFunc
 			s.error(w, r, err)
 			return
 		}
+		credit, err := s.svc.ContributorCredit(r.Context(), whom(r))
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
 		out := api.Earnings{Currency: payouts.Currency, AvailableMicros: e.AvailableMicros, PendingMicros: e.PendingMicros,
-			PaidMicros: e.PaidMicros, Hosts: make([]api.HostEarnings, len(e.Hosts))}
+			PaidMicros: e.PaidMicros, TotalCredit: credit.Total, RAC: credit.RAC, Hosts: make([]api.HostEarnings, len(e.Hosts))}
 		for i, h := range e.Hosts {
 			out.Hosts[i] = api.HostEarnings{HostID: h.HostID, Name: h.HostName, TasksValid: h.TasksValid,
-				TasksInvalid: h.TasksInvalid, TasksPending: h.TasksPending, PendingMicros: h.PendingMicros, EarnedMicros: h.EarnedMicros}
+				TasksInvalid: h.TasksInvalid, TasksPending: h.TasksPending, PendingMicros: h.PendingMicros, EarnedMicros: h.EarnedMicros,
+				TotalCredit: credit.Hosts[h.HostID].Total, RAC: credit.Hosts[h.HostID].RAC}
 			if !h.LastContactAt.IsZero() {
 				out.Hosts[i].LastContactAt = &h.LastContactAt
 			}
@@ -78,6 +91,12 @@ func (s *server) handleWorkRequest() http.HandlerFunc {
 		if err := decode(w, r, maxJSONBody, &req); err != nil {
 			s.error(w, r, err)
 			return
+		}
+		if req.OpsPerSecond != nil {
+			if err := s.svc.SetHostBenchmark(r.Context(), hostOf(r).ID, *req.OpsPerSecond); err != nil {
+				s.error(w, r, err)
+				return
+			}
 		}
 		var (
 			leases []store.Lease

@@ -87,6 +87,8 @@ type HostInfo struct {
 	Name     string
 	Platform string
 	Cores    int
+	// OpsPerSecond is the host's benchmark (CheckOpsPerSecond); 0: none.
+	OpsPerSecond float64
 }
 
 // RegisterHost attaches a PC to a contributor and returns its host token.
@@ -102,12 +104,20 @@ func (s *Service) RegisterHost(ctx context.Context, contributorID int64, info Ho
 	if info.Cores < 1 || info.Cores > 4096 {
 		return workunits.Host{}, "", workunits.Errorf(workunits.EINVALID, "cores must be between 1 and 4096, got %d", info.Cores)
 	}
+	if info.OpsPerSecond != 0 {
+		if err := CheckOpsPerSecond(info.OpsPerSecond); err != nil {
+			return workunits.Host{}, "", err
+		}
+	}
 	token := NewKey(HostTokenPrefix)
 	var h workunits.Host
 	err = s.store.InTx(ctx, func(tx store.Tx) (err error) {
 		h, err = tx.HostInsert(ctx, store.HostInsertParams{ContributorID: contributorID, Name: name, Platform: platform,
 			Cores: info.Cores, TokenHash: hashKey(token), Now: s.now()})
-		return err
+		if err != nil || info.OpsPerSecond == 0 {
+			return err
+		}
+		return tx.HostOpsPerSecondSet(ctx, h.ID, info.OpsPerSecond)
 	})
 	if err != nil {
 		return h, "", fmt.Errorf("registering host: %w", err)

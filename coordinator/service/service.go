@@ -41,6 +41,7 @@ type Service struct {
 	clock           func() time.Time
 	log             *slog.Logger
 	hosts           hostCache
+	benchmarks      sync.Map // host id → ops/s this coordinator last stored (credit.go)
 	maxBlobSize     int64
 	tempDir         string
 }

@@ -335,7 +335,10 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	if err := tx.TaskInsertMany(ctx, newReplicas, now); err != nil {
 		return err
 	}
-	return s.payValid(ctx, tx, advanced)
+	if err := s.payValid(ctx, tx, advanced); err != nil {
+		return err
+	}
+	return s.grantCredit(ctx, tx, advanced)
 }
 
 // outputsToCompare gathers the outputs Advance compares for units whose

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Signing", testSigning},
 		{"FairShare", testFairShare},
 		{"Validators", testValidators},
+		{"Credit", testCredit},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })
