@@ -17,10 +17,10 @@ func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, err
 	p := j.Policy
 	j.CreatedAt = ts(j.CreatedAt)
 	if err := t.tx.QueryRow(ctx, `INSERT INTO jobs (project_id, app_version_id, min_quorum, target_replicas,
-		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, priority)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, priority,
+		adaptive_replication) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 		j.ProjectID, j.AppVersionID, p.MinQuorum, p.TargetReplicas, p.MaxErrorReplicas, p.MaxTotalReplicas,
-		p.Deadline.Milliseconds(), j.RewardMicros, j.State, j.UnitCount, j.CreatedAt, j.Priority).Scan(&j.ID); err != nil {
+		p.Deadline.Milliseconds(), j.RewardMicros, j.State, j.UnitCount, j.CreatedAt, j.Priority, p.Adaptive).Scan(&j.ID); err != nil {
 		return j, fmt.Errorf("inserting job: %w", err)
 	}
 	if j.State == workunits.JobActive {
@@ -32,7 +32,7 @@ func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, err
 }
 
 const jobColumns = `id, project_id, app_version_id, min_quorum, target_replicas,
-	max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at, priority`
+	max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at, priority, adaptive_replication`
 
 func scanJob(row pgx.CollectableRow) (workunits.Job, error) {
 	var j workunits.Job
@@ -40,7 +40,7 @@ func scanJob(row pgx.CollectableRow) (workunits.Job, error) {
 	var finished pgtype.Timestamptz
 	if err := row.Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
 		&j.Policy.TargetReplicas, &j.Policy.MaxErrorReplicas, &j.Policy.MaxTotalReplicas, &deadlineMS,
-		&j.RewardMicros, &j.State, &j.UnitCount, &j.CreatedAt, &finished, &j.Priority); err != nil {
+		&j.RewardMicros, &j.State, &j.UnitCount, &j.CreatedAt, &finished, &j.Priority, &j.Policy.Adaptive); err != nil {
 		return j, err
 	}
 	j.Policy.Deadline = time.Duration(deadlineMS) * time.Millisecond

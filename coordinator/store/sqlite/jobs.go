@@ -14,10 +14,10 @@ import (
 func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, error) {
 	p := j.Policy
 	res, err := t.tx.ExecContext(ctx, `INSERT INTO jobs (project_id, app_version_id, min_quorum, target_replicas,
-		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, priority)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, priority,
+		adaptive_replication) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ProjectID, j.AppVersionID, p.MinQuorum, p.TargetReplicas, p.MaxErrorReplicas, p.MaxTotalReplicas,
-		p.Deadline.Milliseconds(), j.RewardMicros, j.State, j.UnitCount, j.CreatedAt.UnixMilli(), j.Priority)
+		p.Deadline.Milliseconds(), j.RewardMicros, j.State, j.UnitCount, j.CreatedAt.UnixMilli(), j.Priority, p.Adaptive)
 	if err != nil {
 		return j, fmt.Errorf("inserting job: %w", err)
 	}
@@ -34,7 +34,7 @@ func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, err
 }
 
 const jobColumns = `id, project_id, app_version_id, min_quorum, target_replicas,
-	max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at, priority`
+	max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at, priority, adaptive_replication`
 
 func scanJob(row interface{ Scan(...any) error }) (workunits.Job, error) {
 	var j workunits.Job
@@ -42,7 +42,7 @@ func scanJob(row interface{ Scan(...any) error }) (workunits.Job, error) {
 	var finished sql.NullInt64
 	if err := row.Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
 		&j.Policy.TargetReplicas, &j.Policy.MaxErrorReplicas, &j.Policy.MaxTotalReplicas, &deadlineMS,
-		&j.RewardMicros, &j.State, &j.UnitCount, &created, &finished, &j.Priority); err != nil {
+		&j.RewardMicros, &j.State, &j.UnitCount, &created, &finished, &j.Priority, &j.Policy.Adaptive); err != nil {
 		return j, err
 	}
 	j.Policy.Deadline = time.Duration(deadlineMS) * time.Millisecond
