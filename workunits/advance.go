@@ -19,13 +19,18 @@ type Plan struct {
 }
 
 // Rules are what Advance needs to know about a unit besides its tasks:
-// the job's redundancy policy and validator and, unless the validator is
+// the job's redundancy policy and validator; unless the validator is
 // bitwise (which compares hashes), the outputs of the tasks it must
-// compare: every successful task not yet judged, and the canonical one.
+// compare: every successful task not yet judged, and the canonical one;
+// and whether a trusted host's result stands alone.
 type Rules struct {
 	Policy    Policy
 	Validator Validator
 	Outputs   map[int64][]byte // task id → output
+	// AcceptAlone, if not 0, is a task whose host is trusted (see
+	// trust.go): if it succeeded and the unit is open, it is accepted
+	// alone as the canonical result, valid and OnTrust, whatever the quorum.
+	AcceptAlone int64
 }
 
 // Advance moves a unit forward given all of its tasks: it expires tasks past
@@ -40,6 +45,7 @@ func Advance(u Unit, tasks []Task, r Rules, now time.Time) Plan {
 	a := advancer{unit: u, tasks: make([]Task, len(tasks)), changed: map[int]bool{}, rules: r}
 	copy(a.tasks, tasks)
 	a.expire(now)
+	a.acceptAlone(r.AcceptAlone)
 	if r.Validator.Bitwise() {
 		a.validate(p.MinQuorum)
 	} else {
@@ -106,6 +112,22 @@ func (a *advancer) expire(now time.Time) {
 // be found valid.
 func candidate(t Task) bool {
 	return t.Outcome == OutcomeSuccess && t.ValidateState != ValidateInvalid && t.ValidateState != ValidateValid
+}
+
+// acceptAlone makes a trusted host's successful task the canonical result
+// of an open unit on its own.
+func (a *advancer) acceptAlone(taskID int64) {
+	if taskID == 0 || a.unit.State != UnitOpen {
+		return
+	}
+	for i, t := range a.tasks {
+		if t.ID == taskID && candidate(t) {
+			a.unit.State, a.unit.CanonicalTaskID, a.unit.Error = UnitDone, t.ID, ""
+			t.OnTrust = true
+			a.set(i, t)
+			return
+		}
+	}
 }
 
 func (a *advancer) validate(quorum int) {
@@ -293,6 +315,11 @@ func (a *advancer) replicate(p Policy) int {
 		return 0
 	}
 	want := p.TargetReplicas
+	if p.Adaptive && candidates == 0 {
+		// One replica at a time until a result is in: a trusted host's
+		// may stand alone.
+		want = 1
+	}
 	if inconclusive > 0 {
 		// Outputs disagree: one more opinion than we have may settle it.
 		want = max(want, candidates+1)

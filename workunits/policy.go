@@ -11,6 +11,9 @@ type Policy struct {
 	MaxErrorReplicas int           // errors and missed deadlines tolerated before the unit fails
 	MaxTotalReplicas int           // replicas ever issued before the unit fails
 	Deadline         time.Duration // how long a host may hold a task
+	// Adaptive starts each unit with one replica and replicates a result
+	// only if its host is not trusted, or for a spot check (trust.go).
+	Adaptive bool
 }
 
 // DefaultPolicy is what a job gets for every field it leaves zero.

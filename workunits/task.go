@@ -60,6 +60,7 @@ type Task struct {
 	OutputSHA256  string // lowercase hex of the output, set on success
 	CPUTime       time.Duration
 	Stderr        string
+	OnTrust       bool // accepted alone on its host's trust, not checked against another host
 }
 
 // Report is what a host says about a task it ran.

@@ -122,6 +122,10 @@ type SubmitJobRequest struct {
 	Chunks          *Chunks `json:"chunks,omitempty"`
 	BudgetCapMicros int64   `json:"budget_cap_micros,omitempty"`
 	Priority        int     `json:"priority,omitempty"` // -1000..1000, higher first within the project
+
+	// AdaptiveReplication starts each unit with one replica; a result from
+	// a trusted host may then stand alone (spot-checked now and then).
+	AdaptiveReplication bool `json:"adaptive_replication,omitempty"`
 }
 
 type Job struct {
@@ -139,6 +143,8 @@ type Job struct {
 	// RetiredAt is set once the job's inputs and results were deleted.
 	RetiredAt *time.Time     `json:"retired_at,omitempty"`
 	Webhook   *WebhookStatus `json:"webhook,omitempty"`
+
+	AdaptiveReplication bool `json:"adaptive_replication"` // see SubmitJobRequest
 }
 
 // Progress counts a job's units and tasks by state.

@@ -74,6 +74,8 @@ var apiShapes = map[string]any{
 	"ReportRequest":            api.ReportRequest{},
 	"Report":                   api.Report{},
 	"ReportResponse":           api.ReportResponse{},
+	"HostStanding":             api.HostStanding{},
+	"AppVersionTrust":          api.AppVersionTrust{},
 }
 
 // requestShapes are the schemas of request bodies (and their parts). What

@@ -116,9 +116,11 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 				int(workunits.MinDeadline/time.Second), maxSec))
 			return
 		}
+		policy := req.Policy.Workunits()
+		policy.Adaptive = req.AdaptiveReplication
 		st, err := s.svc.SubmitJob(r.Context(), projectOf(r).ID, service.JobRequest{
 			App: req.App, Version: req.Version, Inputs: inputs, RewardMicros: req.RewardMicros,
-			Policy: req.Policy.Workunits(), Webhook: webhookOf(req.Webhook),
+			Policy: policy, Webhook: webhookOf(req.Webhook),
 			Chunks: chunks, BudgetCapMicros: req.BudgetCapMicros,
 			IdempotencyKey: r.Header.Get("Idempotency-Key"), RequestHash: requestHash(), Priority: req.Priority,
 		})
@@ -136,7 +138,8 @@ func (s *server) handleJobSubmit() http.HandlerFunc {
 
 func jobJSON(j workunits.Job, p *store.JobProgress, escrow int64) api.Job {
 	out := api.Job{ID: j.ID, State: string(j.State), Priority: j.Priority, UnitCount: j.UnitCount, RewardMicros: j.RewardMicros,
-		EscrowMicros: escrow, CreatedAt: j.CreatedAt, Policy: api.PolicyOf(j.Policy), Validator: api.ValidatorOf(j.Validator)}
+		EscrowMicros: escrow, CreatedAt: j.CreatedAt, Policy: api.PolicyOf(j.Policy), Validator: api.ValidatorOf(j.Validator),
+		AdaptiveReplication: j.Policy.Adaptive}
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = &j.FinishedAt
 	}

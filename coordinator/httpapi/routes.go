@@ -24,6 +24,8 @@ func (s *server) routes(r chi.Router) {
 		r.With(s.requireOperator).Put("/projects/{projectID}/signing-key", s.handleProjectSigningKey())
 		r.With(s.requireOperator).Get("/ledger/audit", s.handleLedgerAudit())
 		r.With(s.requireOperator).Get("/credits/refused", s.handleRefusedCredits())
+		r.With(s.requireOperator).Get("/hosts/{hostID}/trust", s.handleHostTrust())
+		r.With(s.requireOperator).Post("/hosts/{hostID}/unblock", s.handleHostUnblock())
 
 		// Research side: one project's key, acting with its role. Reading
 		// needs a viewer and changing a researcher, whatever a route says.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
-	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
@@ -99,15 +98,16 @@ func (s *server) handleWorkRequest() http.HandlerFunc {
 			}
 		}
 		var (
-			leases []store.Lease
-			err    error
+			lease service.LeaseResult
+			err   error
 		)
 		if req.MaxTasks != 0 { // 0: a busy host checking in for cancel_tasks only
-			if leases, err = s.svc.LeaseTasks(r.Context(), hostOf(r).ID, req.MaxTasks, req.SkipJobs); err != nil {
+			if lease, err = s.svc.LeaseWork(r.Context(), hostOf(r).ID, req.MaxTasks, req.SkipJobs); err != nil {
 				s.error(w, r, err)
 				return
 			}
 		}
+		leases := lease.Tasks
 		out := api.WorkResponse{Tasks: make([]api.Task, len(leases))}
 		for i, l := range leases {
 			out.Tasks[i] = api.Task{ID: l.TaskID, JobID: l.JobID, App: l.AppName, ModuleSHA256: l.ModuleSHA256, Input: l.Input, Deadline: l.DeadlineAt,
@@ -118,6 +118,9 @@ func (s *server) handleWorkRequest() http.HandlerFunc {
 		}
 		if len(leases) == 0 {
 			out.RetryAfterSeconds = idleRetry
+			if lease.RetryAfter > 0 { // the daily quota is used up: until the next UTC day
+				out.RetryAfterSeconds = int((lease.RetryAfter + time.Second - 1) / time.Second)
+			}
 		}
 		if out.CancelTasks, err = s.svc.CancelledTasks(r.Context(), hostOf(r).ID); err != nil {
 			s.error(w, r, err)

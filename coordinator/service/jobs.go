@@ -94,9 +94,13 @@ func (s *Service) SubmitJob(ctx context.Context, projectID int64, req JobRequest
 		if err != nil {
 			return err
 		}
-		replicas := make([]int64, 0, len(units)*policy.TargetReplicas)
+		perUnit := policy.TargetReplicas
+		if policy.Adaptive {
+			perUnit = 1 // more only if its host is not trusted: advanceUnits
+		}
+		replicas := make([]int64, 0, len(units)*perUnit)
 		for _, u := range units {
-			for range policy.TargetReplicas {
+			for range perUnit {
 				replicas = append(replicas, u.ID)
 			}
 		}

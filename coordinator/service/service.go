@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,9 @@ type Options struct {
 	Logger      *slog.Logger
 	MaxBlobSize int64  // largest input blob; 0: DefaultMaxBlobSize
 	TempDir     string // where uploads wait while hashed; "": os.TempDir()
+	// Rand draws uniformly from [0, 1) for adaptive replication's
+	// decisions (workunits.Decide); nil: math/rand/v2.
+	Rand func() float64
 }
 
 // Service implements every coordinator use case.
@@ -44,11 +48,12 @@ type Service struct {
 	benchmarks      sync.Map // host id → ops/s this coordinator last stored (credit.go)
 	maxBlobSize     int64
 	tempDir         string
+	rand            func() float64
 }
 
 // New returns a Service over the given store.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger, maxBlobSize: o.MaxBlobSize, tempDir: o.TempDir}
+	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger, maxBlobSize: o.MaxBlobSize, tempDir: o.TempDir, rand: o.Rand}
 	if s.maxBlobSize <= 0 {
 		s.maxBlobSize = DefaultMaxBlobSize
 	}
@@ -60,6 +65,9 @@ func New(o Options) *Service {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.rand == nil {
+		s.rand = mathrand.Float64
 	}
 	if s.checkModule == nil {
 		s.checkModule = func(context.Context, []byte) error { return nil }

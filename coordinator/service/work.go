@@ -18,28 +18,25 @@ const (
 	MaxSkipJobs          = 1000 // jobs a host may ask not to be sent
 )
 
-// LeaseTasks hands up to max tasks to a host.
+// LeaseTasks hands up to max tasks to a host: LeaseWork's tasks.
 func (s *Service) LeaseTasks(ctx context.Context, hostID int64, max int, skipJobs []int64) ([]store.Lease, error) {
+	l, err := s.LeaseWork(ctx, hostID, max, skipJobs)
+	return l.Tasks, err
+}
+
+func checkLease(max int, skipJobs []int64) error {
 	if max < 1 || max > MaxLeasePerRequest {
-		return nil, workunits.Errorf(workunits.EINVALID, "max_tasks must be between 1 and %d, got %d", MaxLeasePerRequest, max)
+		return workunits.Errorf(workunits.EINVALID, "max_tasks must be between 1 and %d, got %d", MaxLeasePerRequest, max)
 	}
 	if len(skipJobs) > MaxSkipJobs {
-		return nil, workunits.Errorf(workunits.EINVALID, "skip_jobs: at most %d jobs, got %d", MaxSkipJobs, len(skipJobs))
+		return workunits.Errorf(workunits.EINVALID, "skip_jobs: at most %d jobs, got %d", MaxSkipJobs, len(skipJobs))
 	}
 	for _, id := range skipJobs {
 		if id < 1 {
-			return nil, workunits.Errorf(workunits.EINVALID, "skip_jobs: job ids are positive, got %d", id)
+			return workunits.Errorf(workunits.EINVALID, "skip_jobs: job ids are positive, got %d", id)
 		}
 	}
-	var leases []store.Lease
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
-		leases, err = tx.TaskLease(ctx, store.TaskLeaseParams{HostID: hostID, Max: max, SkipJobs: skipJobs, Now: s.now()})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("leasing tasks to host %d: %w", hostID, err)
-	}
-	return leases, nil
+	return nil
 }
 
 // ReportResults takes a host's reports all together or not at all: if any
@@ -297,9 +294,13 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 		newReplicas  []int64
 		advanced     = make([]advancedUnit, 0, len(units))
 	)
+	alone, err := s.acceptAlone(ctx, tx, units, jobs, loaded, tasksByUnit)
+	if err != nil {
+		return err
+	}
 	for _, u := range units {
 		job := jobs[u.JobID]
-		plan := workunits.Advance(u, tasksByUnit[u.ID], workunits.Rules{Policy: job.Policy, Validator: job.Validator, Outputs: compared}, now)
+		plan := workunits.Advance(u, tasksByUnit[u.ID], workunits.Rules{Policy: job.Policy, Validator: job.Validator, Outputs: compared, AcceptAlone: alone[u.ID]}, now)
 		unitChanged := plan.Unit.State != u.State || plan.Unit.CanonicalTaskID != u.CanonicalTaskID || plan.Unit.Error != u.Error
 		if unitChanged {
 			changedUnits = append(changedUnits, plan.Unit)
@@ -338,7 +339,10 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	if err := s.payValid(ctx, tx, advanced); err != nil {
 		return err
 	}
-	return s.grantCredit(ctx, tx, advanced)
+	if err := s.grantCredit(ctx, tx, advanced); err != nil {
+		return err
+	}
+	return s.updateTrust(ctx, tx, advanced)
 }
 
 // outputsToCompare gathers the outputs Advance compares for units whose

@@ -19,11 +19,11 @@ func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, err
 	j.Validator = j.Validator.WithDefaults()
 	if err := t.tx.QueryRow(ctx, `INSERT INTO jobs (project_id, app_version_id, min_quorum, target_replicas,
 		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, priority,
-		validator_kind, abs_tol, rel_tol)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		validator_kind, abs_tol, rel_tol, adaptive_replication)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 		j.ProjectID, j.AppVersionID, p.MinQuorum, p.TargetReplicas, p.MaxErrorReplicas, p.MaxTotalReplicas,
 		p.Deadline.Milliseconds(), j.RewardMicros, j.State, j.UnitCount, j.CreatedAt, j.Priority,
-		j.Validator.Kind, j.Validator.AbsTol, j.Validator.RelTol).Scan(&j.ID); err != nil {
+		j.Validator.Kind, j.Validator.AbsTol, j.Validator.RelTol, p.Adaptive).Scan(&j.ID); err != nil {
 		return j, fmt.Errorf("inserting job: %w", err)
 	}
 	if j.State == workunits.JobActive {
@@ -36,7 +36,7 @@ func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, err
 
 const jobColumns = `id, project_id, app_version_id, min_quorum, target_replicas,
 	max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at, priority,
-	validator_kind, abs_tol, rel_tol`
+	validator_kind, abs_tol, rel_tol, adaptive_replication`
 
 func scanJob(row pgx.CollectableRow) (workunits.Job, error) {
 	var j workunits.Job
@@ -45,7 +45,7 @@ func scanJob(row pgx.CollectableRow) (workunits.Job, error) {
 	if err := row.Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
 		&j.Policy.TargetReplicas, &j.Policy.MaxErrorReplicas, &j.Policy.MaxTotalReplicas, &deadlineMS,
 		&j.RewardMicros, &j.State, &j.UnitCount, &j.CreatedAt, &finished, &j.Priority,
-		&j.Validator.Kind, &j.Validator.AbsTol, &j.Validator.RelTol); err != nil {
+		&j.Validator.Kind, &j.Validator.AbsTol, &j.Validator.RelTol, &j.Policy.Adaptive); err != nil {
 		return j, err
 	}
 	j.Policy.Deadline = time.Duration(deadlineMS) * time.Millisecond

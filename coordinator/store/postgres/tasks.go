@@ -40,14 +40,14 @@ func (t *Tx) TaskInsertMany(ctx context.Context, unitIDs []int64, now time.Time)
 const analyzeAfter = 1000
 
 const taskColumns = `id, unit_id, coalesce(host_id, 0), state, outcome, validate_state, created_at, sent_at,
-	deadline_at, received_at, output_sha256, cpu_micros, stderr`
+	deadline_at, received_at, output_sha256, cpu_micros, stderr, on_trust`
 
 func scanTask(row pgx.CollectableRow) (workunits.Task, error) {
 	var tk workunits.Task
 	var cpu int64
 	var sent, deadline, received pgtype.Timestamptz
 	if err := row.Scan(&tk.ID, &tk.UnitID, &tk.HostID, &tk.State, &tk.Outcome, &tk.ValidateState, &tk.CreatedAt,
-		&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr); err != nil {
+		&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr, &tk.OnTrust); err != nil {
 		return tk, err
 	}
 	tk.CreatedAt = tk.CreatedAt.UTC()
@@ -109,12 +109,13 @@ func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs
 		sent, deadline, received  = make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
 		outputHashes, stderrs     = make([]string, n), make([]string, n)
 		hasOutput, output         = make([]bool, n), make([][]byte, n)
+		onTrust                   = make([]bool, n)
 	)
 	for i, tk := range tasks {
 		ids[i], hosts[i], cpu[i] = tk.ID, tk.HostID, tk.CPUTime.Microseconds()
 		states[i], outcomes[i], vstates[i] = string(tk.State), string(tk.Outcome), string(tk.ValidateState)
 		sent[i], deadline[i], received[i] = nullTS(tk.SentAt), nullTS(tk.DeadlineAt), nullTS(tk.ReceivedAt)
-		outputHashes[i], stderrs[i] = tk.OutputSHA256, tk.Stderr
+		outputHashes[i], stderrs[i], onTrust[i] = tk.OutputSHA256, tk.Stderr, tk.OnTrust
 		if out, ok := outputs[tk.ID]; ok {
 			hasOutput[i], output[i] = true, out
 			if out == nil {
@@ -124,13 +125,13 @@ func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs
 	}
 	tag, err := t.tx.Exec(ctx, `UPDATE tasks t SET host_id = nullif(x.host, 0), state = x.state, outcome = x.outcome,
 			validate_state = x.vstate, sent_at = x.sent, deadline_at = x.deadline, received_at = x.received,
-			output_sha256 = x.output_sha256, cpu_micros = x.cpu, stderr = x.stderr,
+			output_sha256 = x.output_sha256, cpu_micros = x.cpu, stderr = x.stderr, on_trust = x.on_trust,
 			output = CASE WHEN x.has_output THEN x.output ELSE t.output END
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-			$7::timestamptz[], $8::timestamptz[], $9::text[], $10::bigint[], $11::text[], $12::bool[], $13::bytea[])
-			AS x(id, host, state, outcome, vstate, sent, deadline, received, output_sha256, cpu, stderr, has_output, output)
+			$7::timestamptz[], $8::timestamptz[], $9::text[], $10::bigint[], $11::text[], $12::bool[], $13::bytea[], $14::bool[])
+			AS x(id, host, state, outcome, vstate, sent, deadline, received, output_sha256, cpu, stderr, has_output, output, on_trust)
 		WHERE t.id = x.id`,
-		ids, hosts, states, outcomes, vstates, sent, deadline, received, outputHashes, cpu, stderrs, hasOutput, output)
+		ids, hosts, states, outcomes, vstates, sent, deadline, received, outputHashes, cpu, stderrs, hasOutput, output, onTrust)
 	if err != nil {
 		return fmt.Errorf("updating %d tasks: %w", n, err)
 	}

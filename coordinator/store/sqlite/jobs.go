@@ -16,11 +16,11 @@ func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, err
 	j.Validator = j.Validator.WithDefaults()
 	res, err := t.tx.ExecContext(ctx, `INSERT INTO jobs (project_id, app_version_id, min_quorum, target_replicas,
 		max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, priority,
-		validator_kind, abs_tol, rel_tol)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		validator_kind, abs_tol, rel_tol, adaptive_replication)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ProjectID, j.AppVersionID, p.MinQuorum, p.TargetReplicas, p.MaxErrorReplicas, p.MaxTotalReplicas,
 		p.Deadline.Milliseconds(), j.RewardMicros, j.State, j.UnitCount, j.CreatedAt.UnixMilli(), j.Priority,
-		j.Validator.Kind, j.Validator.AbsTol, j.Validator.RelTol)
+		j.Validator.Kind, j.Validator.AbsTol, j.Validator.RelTol, p.Adaptive)
 	if err != nil {
 		return j, fmt.Errorf("inserting job: %w", err)
 	}
@@ -38,7 +38,7 @@ func (t *Tx) JobInsert(ctx context.Context, j workunits.Job) (workunits.Job, err
 
 const jobColumns = `id, project_id, app_version_id, min_quorum, target_replicas,
 	max_error_replicas, max_total_replicas, deadline_ms, reward_micros, state, unit_count, created_at, finished_at, priority,
-	validator_kind, abs_tol, rel_tol`
+	validator_kind, abs_tol, rel_tol, adaptive_replication`
 
 func scanJob(row interface{ Scan(...any) error }) (workunits.Job, error) {
 	var j workunits.Job
@@ -47,7 +47,7 @@ func scanJob(row interface{ Scan(...any) error }) (workunits.Job, error) {
 	if err := row.Scan(&j.ID, &j.ProjectID, &j.AppVersionID, &j.Policy.MinQuorum,
 		&j.Policy.TargetReplicas, &j.Policy.MaxErrorReplicas, &j.Policy.MaxTotalReplicas, &deadlineMS,
 		&j.RewardMicros, &j.State, &j.UnitCount, &created, &finished, &j.Priority,
-		&j.Validator.Kind, &j.Validator.AbsTol, &j.Validator.RelTol); err != nil {
+		&j.Validator.Kind, &j.Validator.AbsTol, &j.Validator.RelTol, &j.Policy.Adaptive); err != nil {
 		return j, err
 	}
 	j.Policy.Deadline = time.Duration(deadlineMS) * time.Millisecond

@@ -29,7 +29,7 @@ func (t *Tx) TaskInsertMany(ctx context.Context, unitIDs []int64, now time.Time)
 }
 
 const taskColumns = `id, unit_id, coalesce(host_id, 0), state, outcome, validate_state, created_at, sent_at,
-	deadline_at, received_at, output_sha256, cpu_micros, stderr`
+	deadline_at, received_at, output_sha256, cpu_micros, stderr, on_trust`
 
 func scanTasks(rows *sql.Rows) ([]workunits.Task, error) {
 	defer rows.Close()
@@ -39,7 +39,7 @@ func scanTasks(rows *sql.Rows) ([]workunits.Task, error) {
 		var created, cpu int64
 		var sent, deadline, received sql.NullInt64
 		if err := rows.Scan(&tk.ID, &tk.UnitID, &tk.HostID, &tk.State, &tk.Outcome, &tk.ValidateState, &created,
-			&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr); err != nil {
+			&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr, &tk.OnTrust); err != nil {
 			return nil, fmt.Errorf("scanning task: %w", err)
 		}
 		tk.CreatedAt = time.UnixMilli(created).UTC()
@@ -101,7 +101,7 @@ func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs
 		return nil
 	}
 	stmt, err := t.tx.PrepareContext(ctx, `UPDATE tasks SET host_id = ?, state = ?, outcome = ?, validate_state = ?,
-		sent_at = ?, deadline_at = ?, received_at = ?, output_sha256 = ?, cpu_micros = ?, stderr = ?,
+		sent_at = ?, deadline_at = ?, received_at = ?, output_sha256 = ?, cpu_micros = ?, stderr = ?, on_trust = ?,
 		output = CASE WHEN ? THEN ? ELSE output END WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("preparing task update: %w", err)
@@ -118,7 +118,7 @@ func (t *Tx) TaskUpdateMany(ctx context.Context, tasks []workunits.Task, outputs
 		}
 		if _, err := stmt.ExecContext(ctx, host, tk.State, tk.Outcome, tk.ValidateState, millis(tk.SentAt),
 			millis(tk.DeadlineAt), millis(tk.ReceivedAt), tk.OutputSHA256, tk.CPUTime.Microseconds(), tk.Stderr,
-			hasOutput, out, tk.ID); err != nil {
+			tk.OnTrust, hasOutput, out, tk.ID); err != nil {
 			return fmt.Errorf("updating task %d: %w", tk.ID, err)
 		}
 	}

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FairShare", testFairShare},
 		{"Validators", testValidators},
 		{"Credit", testCredit},
+		{"Trust", testTrust},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })
