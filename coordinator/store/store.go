@@ -40,6 +40,7 @@ type Tx interface {
 	InputTx
 	SigningTx
 	FairshareTx
+	PayoutTx // payout runs and statements: payouts.go
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Progress", testProgress},
 		{"Signing", testSigning},
 		{"FairShare", testFairShare},
+		{"Payouts", testPayouts},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })
