@@ -31,6 +31,9 @@ type Options struct {
 	Logger      *slog.Logger
 	MaxBlobSize int64  // largest input blob; 0: DefaultMaxBlobSize
 	TempDir     string // where uploads wait while hashed; "": os.TempDir()
+	// PayoutThreshold is the least a contributor is paid in a payout run
+	// that names no threshold; 0: DefaultPayoutThreshold.
+	PayoutThreshold int64
 }
 
 // Service implements every coordinator use case.
@@ -43,11 +46,15 @@ type Service struct {
 	hosts           hostCache
 	maxBlobSize     int64
 	tempDir         string
+	payoutThreshold int64
 }
 
 // New returns a Service over the given store.
 func New(o Options) *Service {
 	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger, maxBlobSize: o.MaxBlobSize, tempDir: o.TempDir}
+	if s.payoutThreshold = o.PayoutThreshold; s.payoutThreshold <= 0 {
+		s.payoutThreshold = DefaultPayoutThreshold
+	}
 	if s.maxBlobSize <= 0 {
 		s.maxBlobSize = DefaultMaxBlobSize
 	}
