@@ -67,6 +67,15 @@ var apiShapes = map[string]any{
 	"ReportRequest":            api.ReportRequest{},
 	"Report":                   api.Report{},
 	"ReportResponse":           api.ReportResponse{},
+	"CreatePayoutRunRequest":   api.CreatePayoutRunRequest{},
+	"PayoutRun":                api.PayoutRun{},
+	"PayoutRunList":            api.PayoutRunList{},
+	"PayoutLine":               api.PayoutLine{},
+	"PayoutImportResult":       api.PayoutImportResult{},
+	"ContributorPayouts":       api.ContributorPayouts{},
+	"Spend":                    api.Spend{},
+	"JobSpend":                 api.JobSpend{},
+	"ProjectSpend":             api.ProjectSpend{},
 }
 
 // requestShapes are the schemas of request bodies (and their parts). What
@@ -77,6 +86,7 @@ var requestShapes = []string{
 	"CreateProjectRequest", "ProjectAdmin", "UpdateProjectRequest", "SigningKeyRequest", "FundRequest",
 	"CreateAPIKeyRequest", "CreateMemberRequest", "Chunks", "SweepParam", "WebhookConfig", "SubmitJobRequest",
 	"CreateContributorRequest", "RegisterHostRequest", "WorkRequest", "ReportRequest", "Report",
+	"CreatePayoutRunRequest",
 }
 
 // TestOpenAPIShapes fails on every JSON field a coordinator/api type has

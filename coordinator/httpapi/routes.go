@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -24,6 +25,13 @@ func (s *server) routes(r chi.Router) {
 		r.With(s.requireOperator).Put("/projects/{projectID}/signing-key", s.handleProjectSigningKey())
 		r.With(s.requireOperator).Get("/ledger/audit", s.handleLedgerAudit())
 		r.With(s.requireOperator).Get("/credits/refused", s.handleRefusedCredits())
+		// Operator: paying contributors (payouts.go).
+		r.With(s.requireOperator).Post("/payout-runs", s.handlePayoutRunCreate())
+		r.With(s.requireOperator).Get("/payout-runs", s.handlePayoutRunList())
+		r.With(s.requireOperator).Get("/payout-runs/{runID}", s.handlePayoutRunGet())
+		r.With(s.requireOperator).Get("/payout-runs/{runID}/file.csv", s.handlePayoutRunFile(service.PayoutCSV))
+		r.With(s.requireOperator).Get("/payout-runs/{runID}/file.json", s.handlePayoutRunFile(service.PayoutJSON))
+		r.With(s.requireOperator).Post("/payout-runs/{runID}/results", s.handlePayoutResults())
 
 		// Research side: one project's key, acting with its role. Reading
 		// needs a viewer and changing a researcher, whatever a route says.
@@ -31,6 +39,8 @@ func (s *server) routes(r chi.Router) {
 			r.Use(s.requireProject, s.requireRoleByMethod)
 			viewer, researcher, admin := s.requireRole(workunits.RoleViewer), s.requireRole(workunits.RoleResearcher), s.requireRole(workunits.RoleAdmin)
 			r.With(viewer).Get("/project", s.handleProjectGet())
+			r.With(viewer).Get("/project/spend", s.handleProjectSpend())
+			r.With(viewer).Get("/project/spend.csv", s.handleProjectSpendCSV())
 			r.With(admin).Get("/project/keys", s.handleKeyList())
 			r.With(admin).Post("/project/keys", s.handleKeyCreate())
 			r.With(admin).Delete("/project/keys/{keyID}", s.handleKeyRevoke())
@@ -63,6 +73,8 @@ func (s *server) routes(r chi.Router) {
 		r.Post("/contributors", s.handleContributorCreate())
 		r.With(s.requireContributor).Post("/hosts", s.handleHostRegister())
 		r.With(s.requireContributor).Get("/contributor/earnings", s.handleEarnings(func(r *http.Request) int64 { return contributorOf(r).ID }))
+		r.With(s.requireContributor).Get("/contributor/payouts", s.handleContributorPayouts())
+		r.With(s.requireContributor).Get("/contributor/statement.csv", s.handleContributorStatement())
 
 		// Worker side: one host's token.
 		r.Group(func(r chi.Router) {
