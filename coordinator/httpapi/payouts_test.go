@@ -221,7 +221,7 @@ func TestPayoutRunsHTTP(t *testing.T) {
 		t.Errorf("contradicting import: %d %s, want 409", status, raw)
 	}
 	for a, want := range map[payouts.Account]int64{
-		payouts.ExternalPayouts:               15_000_000,
+		payouts.ExternalPayouts:                15_000_000,
 		payouts.ContributorAvailable(b.ada.ID): 0, payouts.ContributorInflight(b.ada.ID): 0,
 		payouts.ContributorAvailable(b.bob.ID): 20_000_000, payouts.ContributorInflight(b.bob.ID): 0,
 	} {
