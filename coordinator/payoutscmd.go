@@ -106,7 +106,7 @@ func runPayouts(ctx context.Context, args []string, getenv func(string) string, 
 		if !run.Created {
 			verb = "found (made before)"
 		}
-		fmt.Fprintf(stdout, "payout run %d %s for key %q: %d lines, %s %s held\n", run.ID, verb, run.Key, run.PayoutRun.Lines, payouts.FormatMicros(run.TotalMicros), payouts.Currency)
+		fmt.Fprintf(stdout, "payout run %d %s for key %q: %d lines, %s %s held\n", run.ID, verb, run.Key, run.LineCount, payouts.FormatMicros(run.TotalMicros), payouts.Currency)
 		return export(ctx, svc, run.ID, *out, stdout)
 	case "export":
 		return export(ctx, svc, *runID, *out, stdout)

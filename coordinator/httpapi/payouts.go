@@ -20,7 +20,7 @@ import (
 const maxResultsBody = 16 << 20
 
 func payoutRunJSON(r store.PayoutRun, lines []store.PayoutLine) api.PayoutRun {
-	out := api.PayoutRun{ID: r.ID, Key: r.Key, State: r.State, ThresholdMicros: r.ThresholdMicros, LineCount: r.Lines,
+	out := api.PayoutRun{ID: r.ID, Key: r.Key, State: r.State, ThresholdMicros: r.ThresholdMicros, LineCount: r.LineCount,
 		TotalMicros: r.TotalMicros, Currency: payouts.Currency, CreatedAt: r.CreatedAt}
 	if !r.ExportedAt.IsZero() {
 		out.ExportedAt = &r.ExportedAt

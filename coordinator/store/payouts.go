@@ -68,7 +68,7 @@ type PayoutRun struct {
 	CreatedAt       time.Time
 	ExportedAt      time.Time // zero until the files were written
 	State           string
-	Lines           int   // how many lines the run has
+	LineCount       int   // how many lines the run has
 	TotalMicros     int64 // what they add up to
 }
 

@@ -21,7 +21,7 @@ const payoutRunColumns = `r.id, r.key, r.threshold_micros, r.created_at, r.expor
 func scanPayoutRun(row pgx.CollectableRow) (store.PayoutRun, error) {
 	var r store.PayoutRun
 	var exported pgtype.Timestamptz
-	err := row.Scan(&r.ID, &r.Key, &r.ThresholdMicros, &r.CreatedAt, &exported, &r.State, &r.Lines, &r.TotalMicros)
+	err := row.Scan(&r.ID, &r.Key, &r.ThresholdMicros, &r.CreatedAt, &exported, &r.State, &r.LineCount, &r.TotalMicros)
 	r.CreatedAt, r.ExportedAt = r.CreatedAt.UTC(), fromTS(exported)
 	return r, err
 }

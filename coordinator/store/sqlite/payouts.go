@@ -22,7 +22,7 @@ func scanPayoutRun(row scanner) (store.PayoutRun, error) {
 	var r store.PayoutRun
 	var created int64
 	var exported sql.NullInt64
-	err := row.Scan(&r.ID, &r.Key, &r.ThresholdMicros, &created, &exported, &r.State, &r.Lines, &r.TotalMicros)
+	err := row.Scan(&r.ID, &r.Key, &r.ThresholdMicros, &created, &exported, &r.State, &r.LineCount, &r.TotalMicros)
 	r.CreatedAt, r.ExportedAt = time.UnixMilli(created).UTC(), fromMillis(exported)
 	return r, err
 }

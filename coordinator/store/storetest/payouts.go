@@ -63,7 +63,7 @@ func testPayouts(t *testing.T, newStore func(*testing.T) store.Store) {
 			return nil
 		})
 		if run.ID == 0 || run.Key != "k1" || run.ThresholdMicros != 10_000_000 || !sameMS(run.CreatedAt, t0) || !run.ExportedAt.IsZero() ||
-			run.State != store.PayoutRunOpen || run.Lines != 2 || run.TotalMicros != 25_000_000 {
+			run.State != store.PayoutRunOpen || run.LineCount != 2 || run.TotalMicros != 25_000_000 {
 			t.Errorf("run = %+v", run)
 		}
 		want := []string{
@@ -96,7 +96,7 @@ func testPayouts(t *testing.T, newStore func(*testing.T) store.Store) {
 			if err != nil {
 				return err
 			}
-			if !created || len(none) != 0 || empty.State != store.PayoutRunClosed || empty.Lines != 0 || empty.TotalMicros != 0 {
+			if !created || len(none) != 0 || empty.State != store.PayoutRunClosed || empty.LineCount != 0 || empty.TotalMicros != 0 {
 				t.Errorf("empty run = %+v, %d lines, created %v", empty, len(none), created)
 			}
 			_, _, _, err = tx.PayoutRunCreate(t.Context(), store.PayoutRunCreateParams{Key: "k3", ThresholdMicros: 0, Now: t0})
