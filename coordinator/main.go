@@ -37,6 +37,7 @@ const usage = `usage:
   coordinator migrate [--data DIR] [--db URL]               bring the database schema up to date and exit
   coordinator keygen -out KEY.pem                           make a project signing key; prints the public key
   coordinator sign -key KEY.pem APP.wasm                    print the signature for an app version upload
+  coordinator payouts run|export|import …                   pay contributors in runs ("coordinator payouts help")
 
   --db is postgres://… (PostgreSQL) or sqlite:PATH (embedded; the default is sqlite:DATA/nightshift.db)`
 
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runKeygen(args[1:], stdout, stderr)
 	case "sign":
 		return runSign(args[1:], stdout, stderr)
+	case "payouts":
+		return runPayouts(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -76,6 +76,15 @@ var apiShapes = map[string]any{
 	"ReportResponse":           api.ReportResponse{},
 	"HostStanding":             api.HostStanding{},
 	"AppVersionTrust":          api.AppVersionTrust{},
+	"CreatePayoutRunRequest":   api.CreatePayoutRunRequest{},
+	"PayoutRun":                api.PayoutRun{},
+	"PayoutRunList":            api.PayoutRunList{},
+	"PayoutLine":               api.PayoutLine{},
+	"PayoutImportResult":       api.PayoutImportResult{},
+	"ContributorPayouts":       api.ContributorPayouts{},
+	"Spend":                    api.Spend{},
+	"JobSpend":                 api.JobSpend{},
+	"ProjectSpend":             api.ProjectSpend{},
 }
 
 // requestShapes are the schemas of request bodies (and their parts). What
@@ -86,6 +95,7 @@ var requestShapes = []string{
 	"CreateProjectRequest", "ProjectAdmin", "UpdateProjectRequest", "SigningKeyRequest", "FundRequest",
 	"CreateAPIKeyRequest", "CreateMemberRequest", "Chunks", "SweepParam", "WebhookConfig", "SubmitJobRequest",
 	"CreateContributorRequest", "RegisterHostRequest", "WorkRequest", "ReportRequest", "Report",
+	"CreatePayoutRunRequest",
 }
 
 // TestOpenAPIShapes fails on every JSON field a coordinator/api type has

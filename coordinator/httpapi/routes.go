@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -26,6 +27,13 @@ func (s *server) routes(r chi.Router) {
 		r.With(s.requireOperator).Get("/credits/refused", s.handleRefusedCredits())
 		r.With(s.requireOperator).Get("/hosts/{hostID}/trust", s.handleHostTrust())
 		r.With(s.requireOperator).Post("/hosts/{hostID}/unblock", s.handleHostUnblock())
+		// Operator: paying contributors (payouts.go).
+		r.With(s.requireOperator).Post("/payout-runs", s.handlePayoutRunCreate())
+		r.With(s.requireOperator).Get("/payout-runs", s.handlePayoutRunList())
+		r.With(s.requireOperator).Get("/payout-runs/{runID}", s.handlePayoutRunGet())
+		r.With(s.requireOperator).Get("/payout-runs/{runID}/file.csv", s.handlePayoutRunFile(service.PayoutCSV))
+		r.With(s.requireOperator).Get("/payout-runs/{runID}/file.json", s.handlePayoutRunFile(service.PayoutJSON))
+		r.With(s.requireOperator).Post("/payout-runs/{runID}/results", s.handlePayoutResults())
 
 		// Research side: one project's key, acting with its role. Reading
 		// needs a viewer and changing a researcher, whatever a route says.
@@ -33,6 +41,8 @@ func (s *server) routes(r chi.Router) {
 			r.Use(s.requireProject, s.requireRoleByMethod)
 			viewer, researcher, admin := s.requireRole(workunits.RoleViewer), s.requireRole(workunits.RoleResearcher), s.requireRole(workunits.RoleAdmin)
 			r.With(viewer).Get("/project", s.handleProjectGet())
+			r.With(viewer).Get("/project/spend", s.handleProjectSpend())
+			r.With(viewer).Get("/project/spend.csv", s.handleProjectSpendCSV())
 			r.With(admin).Get("/project/keys", s.handleKeyList())
 			r.With(admin).Post("/project/keys", s.handleKeyCreate())
 			r.With(admin).Delete("/project/keys/{keyID}", s.handleKeyRevoke())
@@ -71,6 +81,8 @@ func (s *server) routes(r chi.Router) {
 		r.With(s.requireContributor).Post("/teams/{teamID}/join", s.handleTeamJoin())
 		r.With(s.requireContributor).Post("/team/leave", s.handleTeamLeave())
 		r.With(s.requireContributor).Get("/leaderboard", s.handleLeaderboard())
+		r.With(s.requireContributor).Get("/contributor/payouts", s.handleContributorPayouts())
+		r.With(s.requireContributor).Get("/contributor/statement.csv", s.handleContributorStatement())
 
 		// Worker side: one host's token.
 		r.Group(func(r chi.Router) {

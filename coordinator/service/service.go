@@ -35,6 +35,9 @@ type Options struct {
 	// Rand draws uniformly from [0, 1) for adaptive replication's
 	// decisions (workunits.Decide); nil: math/rand/v2.
 	Rand func() float64
+	// PayoutThreshold is the least a contributor is paid in a payout run
+	// that names no threshold; 0: DefaultPayoutThreshold.
+	PayoutThreshold int64
 }
 
 // Service implements every coordinator use case.
@@ -49,11 +52,15 @@ type Service struct {
 	maxBlobSize     int64
 	tempDir         string
 	rand            func() float64
+	payoutThreshold int64
 }
 
 // New returns a Service over the given store.
 func New(o Options) *Service {
 	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger, maxBlobSize: o.MaxBlobSize, tempDir: o.TempDir, rand: o.Rand}
+	if s.payoutThreshold = o.PayoutThreshold; s.payoutThreshold <= 0 {
+		s.payoutThreshold = DefaultPayoutThreshold
+	}
 	if s.maxBlobSize <= 0 {
 		s.maxBlobSize = DefaultMaxBlobSize
 	}

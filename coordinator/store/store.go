@@ -42,6 +42,7 @@ type Tx interface {
 	FairshareTx
 	CreditTx // credit and teams: credit.go
 	TrustTx  // host trust and quotas: trust.go
+	PayoutTx // payout runs and statements: payouts.go
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.

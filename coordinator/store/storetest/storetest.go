@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Validators", testValidators},
 		{"Credit", testCredit},
 		{"Trust", testTrust},
+		{"Payouts", testPayouts},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })

@@ -1,0 +1,24 @@
+-- Payout runs: each run takes every contributor whose available balance is
+-- at least its threshold, one line per contributor, and holds the money
+-- (ledger: payout:run:R:contributor:C) until the processor's result file
+-- settles or returns it. key makes creating a run idempotent.
+CREATE TABLE payout_runs (
+    id               BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    key              TEXT        NOT NULL UNIQUE,
+    threshold_micros BIGINT      NOT NULL CHECK (threshold_micros > 0),
+    created_at       TIMESTAMPTZ NOT NULL,
+    exported_at      TIMESTAMPTZ,
+    state            TEXT        NOT NULL CHECK (state IN ('open', 'closed'))
+);
+
+CREATE TABLE payout_lines (
+    id             BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id         BIGINT      NOT NULL REFERENCES payout_runs (id),
+    contributor_id BIGINT      NOT NULL REFERENCES contributors (id),
+    amount_micros  BIGINT      NOT NULL CHECK (amount_micros > 0),
+    state          TEXT        NOT NULL CHECK (state IN ('pending', 'settled', 'returned')),
+    reference      TEXT        NOT NULL DEFAULT '',
+    updated_at     TIMESTAMPTZ NOT NULL,
+    UNIQUE (run_id, contributor_id)
+);
+CREATE INDEX payout_lines_contributor ON payout_lines (contributor_id, id);
