@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -31,6 +32,10 @@ type Options struct {
 	Logger      *slog.Logger
 	MaxBlobSize int64  // largest input blob; 0: DefaultMaxBlobSize
 	TempDir     string // where uploads wait while hashed; "": os.TempDir()
+	// PlatformFeeBPS is the platform's fee on every posted reward, in basis
+	// points (250 = 2.5%), 0 to payouts.MaxFeeBPS. It is fixed for a task
+	// when its post is queued.
+	PlatformFeeBPS int
 }
 
 // Service implements every coordinator use case.
@@ -43,11 +48,13 @@ type Service struct {
 	hosts           hostCache
 	maxBlobSize     int64
 	tempDir         string
+	platformFeeBPS  int
 }
 
 // New returns a Service over the given store.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger, maxBlobSize: o.MaxBlobSize, tempDir: o.TempDir}
+	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger, maxBlobSize: o.MaxBlobSize, tempDir: o.TempDir,
+		platformFeeBPS: min(max(o.PlatformFeeBPS, 0), payouts.MaxFeeBPS)}
 	if s.maxBlobSize <= 0 {
 		s.maxBlobSize = DefaultMaxBlobSize
 	}
