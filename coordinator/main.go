@@ -20,6 +20,7 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/daemon"
 	"github.com/nightshift-platform/nightshift/coordinator/demo"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
+	"github.com/nightshift-platform/nightshift/payouts"
 )
 
 func main() {
@@ -97,8 +98,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	dataDir, db := dbFlags(fs, getenv)
 	operatorKey := fs.String("operator-key", getenv("NIGHTSHIFT_OPERATOR_KEY"),
 		"operator key for creating and funding projects (NIGHTSHIFT_OPERATOR_KEY; default: generated into DATA/operator.key)")
+	feeBPS := fs.Int("platform-fee-bps", 0, "the platform's fee on every reward, in basis points: 250 is 2.5%")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *feeBPS < 0 || *feeBPS > payouts.MaxFeeBPS {
+		return fmt.Errorf("--platform-fee-bps must be between 0 and %d, got %d", payouts.MaxFeeBPS, *feeBPS)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
@@ -113,7 +118,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Info("operator key loaded from file", "path", path)
 	}
 	c, err := daemon.Start(ctx, daemon.Config{Addr: *addr, DB: dbURL(*dataDir, *db), OperatorKey: *operatorKey,
-		DebugAddr: *debugAddr, Logger: log})
+		DebugAddr: *debugAddr, Logger: log, PlatformFeeBPS: *feeBPS})
 	if err != nil {
 		return err
 	}

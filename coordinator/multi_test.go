@@ -206,9 +206,19 @@ func TestTwoCoordinatorsShareOneJob(t *testing.T) {
 		t.Errorf("%d units have a wrong canonical output", n)
 	}
 	valid := scalar(`SELECT count(*) FROM tasks WHERE validate_state = 'valid'`)
-	rewards := scalar(`SELECT count(*) FROM ledger_transactions WHERE key LIKE 'reward:task:%'`)
+	rewards := scalar(`SELECT count(*) FROM ledger_transactions WHERE key LIKE 'post:task:%'`)
 	if valid < 2*units || rewards != valid {
-		t.Errorf("%d valid tasks, %d reward transactions; want one per valid task, at least %d", valid, rewards, 2*units)
+		t.Errorf("%d valid tasks, %d posts; want one per valid task, at least %d", valid, rewards, 2*units)
+	}
+	// Every reported success was reserved, and every reservation posted
+	// or voided: nothing is left pending.
+	successes := scalar(`SELECT count(*) FROM tasks WHERE outcome = 'success'`)
+	if reserves, voids := scalar(`SELECT count(*) FROM ledger_transactions WHERE key LIKE 'reserve:task:%'`),
+		scalar(`SELECT count(*) FROM ledger_transactions WHERE key LIKE 'void:task:%'`); reserves != successes || reserves != rewards+voids {
+		t.Errorf("%d successes, %d reserves, %d posts, %d voids; want a reserve per success, posted or voided", successes, reserves, rewards, voids)
+	}
+	if n := scalar(`SELECT count(*) FROM ledger_balances WHERE account LIKE '%:pending' AND balance <> 0`); n > 0 {
+		t.Errorf("%d contributors still have money pending after the job", n)
 	}
 	// Keys are unique, so counting them cannot find a task paid twice; the
 	// money can. Each valid task's contributor must have received exactly
@@ -216,12 +226,12 @@ func TestTwoCoordinatorsShareOneJob(t *testing.T) {
 	if n := scalar(`SELECT count(*) FROM tasks t JOIN hosts h ON h.id = t.host_id
 		WHERE t.validate_state = 'valid' AND (SELECT coalesce(sum(e.amount), 0) FROM ledger_transactions lt
 			JOIN ledger_entries e ON e.transaction_id = lt.id
-			WHERE lt.key = 'reward:task:' || t.id AND e.account = 'contributor:' || h.contributor_id || ':available') <> $1`, reward); n > 0 {
+			WHERE lt.key = 'post:task:' || t.id AND e.account = 'contributor:' || h.contributor_id || ':available') <> $1`, reward); n > 0 {
 		t.Errorf("%d valid tasks were not paid exactly one reward", n)
 	}
 	if n := scalar(`SELECT count(*) FROM ledger_transactions lt JOIN ledger_entries e ON e.transaction_id = lt.id
-		WHERE lt.key LIKE 'reward:task:%' AND e.amount > 0`); n != valid {
-		t.Errorf("reward transactions credit %d accounts, want one per valid task (%d)", n, valid)
+		WHERE lt.key LIKE 'post:task:%' AND e.amount > 0`); n != valid {
+		t.Errorf("posts credit %d accounts, want one per valid task (%d)", n, valid)
 	}
 	// Every contributor holds exactly the rewards of their valid tasks.
 	if n := scalar(`SELECT count(*) FROM contributors c

@@ -56,7 +56,8 @@ func TestPayoutsCommand(t *testing.T) {
 		ada, bob = a.ID, b.ID
 		_, err = tx.LedgerRecordMany(ctx, []payouts.Transaction{
 			payouts.Fund(1, 40_000_000, "grant"), payouts.Escrow(1, 1, 40_000_000),
-			payouts.Reward(1, 1, ada, 25_000_000), payouts.Reward(2, 1, bob, 11_000_000),
+			payouts.Reserve(1, 1, ada, 25_000_000), payouts.Post(1, ada, 25_000_000, 0),
+			payouts.Reserve(2, 1, bob, 11_000_000), payouts.Post(2, bob, 11_000_000, 0),
 		}, now)
 		return err
 	})

@@ -19,21 +19,51 @@ const Currency = "USD"
 // reading the ledger can tell whose money it is.
 type Account string
 
-// ExternalFunding is where money entering the platform comes from. It is the
-// only account allowed below zero: its negative balance is the total ever
-// paid in.
-const ExternalFunding Account = "external:funding"
+// External accounts are the world outside the ledger, and the only ones
+// always allowed below zero. ExternalFunding's negative balance is the total
+// ever paid in; ExternalPayouts' balance is the total ever paid out to
+// contributors.
+const (
+	ExternalFunding Account = "external:funding"
+	ExternalPayouts Account = "external:payouts"
+)
+
+// PlatformFees collects the platform's fee on every posted reward.
+const PlatformFees Account = "platform:fees"
 
 func ProjectBudget(projectID int64) Account {
 	return Account(fmt.Sprintf("project:%d:budget", projectID))
 }
 func JobEscrow(jobID int64) Account { return Account(fmt.Sprintf("job:%d:escrow", jobID)) }
+
+// ContributorPending holds the rewards of a contributor's reported tasks
+// until they are found valid (posted) or not (voided).
+func ContributorPending(contributorID int64) Account {
+	return Account(fmt.Sprintf("contributor:%d:pending", contributorID))
+}
+
+// ContributorAvailable is what a contributor has earned and may be paid.
+// A clawback may leave it below zero: a debt, repaid by later earnings.
 func ContributorAvailable(contributorID int64) Account {
 	return Account(fmt.Sprintf("contributor:%d:available", contributorID))
 }
 
+// ContributorInflight holds what a payout run is paying a contributor until
+// the payment is settled or returned.
+func ContributorInflight(contributorID int64) Account {
+	return Account(fmt.Sprintf("contributor:%d:inflight", contributorID))
+}
+
 // MayGoNegative reports whether an account's balance may drop below zero.
 func (a Account) MayGoNegative() bool { return strings.HasPrefix(string(a), "external:") }
+
+// MayOwe reports whether an account may be taken below zero by a
+// transaction marked Overdraft: a contributor's available balance, which a
+// clawback may turn into a debt.
+func (a Account) MayOwe() bool {
+	parts := strings.Split(string(a), ":")
+	return len(parts) == 3 && parts[0] == "contributor" && parts[2] == "available"
+}
 
 // Entry moves Amount into Account (negative: out of it).
 type Entry struct {
@@ -42,11 +72,14 @@ type Entry struct {
 }
 
 // Transaction is a balanced set of entries recorded together. Key makes it
-// idempotent: recording the same key twice records it once.
+// idempotent: recording the same key twice records it once. Overdraft lets
+// the accounts it debits go below zero if they MayOwe; other accounts keep
+// their floor.
 type Transaction struct {
-	Key     string
-	Memo    string
-	Entries []Entry
+	Key       string
+	Memo      string
+	Entries   []Entry
+	Overdraft bool
 }
 
 // ErrUnbalanced is returned for a transaction whose entries do not sum to zero.
@@ -127,13 +160,6 @@ func Fund(projectID int64, amount int64, requestKey string) Transaction {
 func Escrow(jobID, projectID, amount int64) Transaction {
 	return transfer(fmt.Sprintf("escrow:job:%d", jobID), "job submitted: reward set aside",
 		ProjectBudget(projectID), JobEscrow(jobID), amount)
-}
-
-// Reward pays a validated task's contributor from the job's escrow. One key
-// per task: a task is paid at most once, however often this is recorded.
-func Reward(taskID, jobID, contributorID, amount int64) Transaction {
-	return transfer(fmt.Sprintf("reward:task:%d", taskID), "validated result",
-		JobEscrow(jobID), ContributorAvailable(contributorID), amount)
 }
 
 // Release returns what is left in a finished job's escrow to the project.

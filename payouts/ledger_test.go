@@ -13,7 +13,7 @@ func TestTransactionValidate(t *testing.T) {
 		wantErr bool
 	}{
 		{"fund balances", Fund(1, 500, "r1"), false},
-		{"reward balances", Reward(7, 2, 3, 10), false},
+		{"reserve balances", Reserve(7, 2, 3, 10), false},
 		{"no key", Transaction{Entries: []Entry{{"a", 1}, {"b", -1}}}, true},
 		{"one entry", Transaction{Key: "k", Entries: []Entry{{"a", 0}}}, true},
 		{"zero amount", Transaction{Key: "k", Entries: []Entry{{"a", 0}, {"b", 0}}}, true},
@@ -34,15 +34,6 @@ func TestTransactionValidate(t *testing.T) {
 	}
 }
 
-func TestKeysMakeRewardsIdempotentPerTask(t *testing.T) {
-	if Reward(1, 2, 3, 10).Key != Reward(1, 9, 9, 99).Key {
-		t.Error("the reward key must depend on the task alone, so a task is paid once")
-	}
-	if Reward(1, 2, 3, 10).Key == Reward(2, 2, 3, 10).Key {
-		t.Error("two tasks share a reward key")
-	}
-}
-
 func TestEscrowFor(t *testing.T) {
 	if got, err := EscrowFor(200, 6, 1500); err != nil || got != 1_800_000 {
 		t.Errorf("EscrowFor = %d, %v", got, err)
@@ -55,6 +46,12 @@ func TestEscrowFor(t *testing.T) {
 func TestMayGoNegative(t *testing.T) {
 	if !ExternalFunding.MayGoNegative() || ProjectBudget(1).MayGoNegative() || ContributorAvailable(1).MayGoNegative() {
 		t.Error("only external accounts may go negative")
+	}
+	for a, want := range map[Account]bool{ContributorAvailable(4): true, ContributorPending(4): false, ContributorInflight(4): false,
+		PlatformFees: false, ProjectBudget(4): false, JobEscrow(4): false, ExternalFunding: false, "contributor:available": false} {
+		if got := a.MayOwe(); got != want {
+			t.Errorf("%s.MayOwe() = %v, want %v", a, got, want)
+		}
 	}
 }
 

@@ -6,17 +6,6 @@ import (
 	"strings"
 )
 
-// ExternalPayouts is where money paid out to contributors goes: its
-// balance is the total ever settled by the payment processor.
-const ExternalPayouts Account = "external:payouts"
-
-// ContributorInflight holds what a payout run has taken from a
-// contributor's available balance until the processor reports the payment
-// made (Settle) or failed (Return).
-func ContributorInflight(contributorID int64) Account {
-	return Account(fmt.Sprintf("contributor:%d:inflight", contributorID))
-}
-
 // Hold moves a contributor's payable balance into a payout run. One key per
 // run and contributor: a run holds each contributor's money once, however
 // often it is retried.

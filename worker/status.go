@@ -230,8 +230,13 @@ func renderStatus(w *strings.Builder, dir string, earnings *api.Earnings, now ti
 		w.WriteString("Earnings: the coordinator cannot be reached now\n")
 		return
 	}
-	fmt.Fprintf(w, "Earnings (%s): available %s, pending %s, paid %s\n", earnings.Currency,
-		payouts.FormatMicros(earnings.AvailableMicros), payouts.FormatMicros(earnings.PendingMicros), payouts.FormatMicros(earnings.PaidMicros))
+	fmt.Fprintf(w, "Earnings (%s): available %s, pending %s, in payout %s, paid %s\n", earnings.Currency,
+		payouts.FormatMicros(earnings.AvailableMicros), payouts.FormatMicros(earnings.PendingMicros),
+		payouts.FormatMicros(earnings.InFlightMicros), payouts.FormatMicros(earnings.PaidMicros))
+	if earnings.AvailableMicros < 0 {
+		fmt.Fprintf(w, "You owe %s: a reward was taken back after it was paid; later earnings repay it first\n",
+			payouts.FormatMicros(-earnings.AvailableMicros))
+	}
 	for _, h := range earnings.Hosts {
 		if h.HostID == host.HostID {
 			fmt.Fprintf(w, "This PC: %d valid, %d invalid, %d pending validation; earned %s\n",

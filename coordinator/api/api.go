@@ -258,10 +258,13 @@ type ReportResponse struct {
 	CancelTasks []int64 `json:"cancel_tasks,omitempty"`
 }
 
+// Earnings are a contributor's ledger balances. AvailableMicros below zero
+// is a debt (a reward clawed back after it was paid).
 type Earnings struct {
 	Currency        string         `json:"currency"`
 	AvailableMicros int64          `json:"available_micros"`
 	PendingMicros   int64          `json:"pending_micros"`
+	InFlightMicros  int64          `json:"in_flight_micros"`
 	PaidMicros      int64          `json:"paid_micros"`
 	TotalCredit     float64        `json:"total_credit"`
 	RAC             float64        `json:"rac"`
@@ -281,13 +284,16 @@ type HostEarnings struct {
 	RAC           float64    `json:"rac"`
 }
 
-// RefusedCredit is a valid task's reward the ledger refused, set aside and
-// retried from RetryAt; until it is paid its job stays open.
+// RefusedCredit is a step of a task's reward (Kind reserve, post or void)
+// the ledger refused, set aside and retried from RetryAt; until it is
+// recorded its job stays open.
 type RefusedCredit struct {
+	Kind          string    `json:"kind"`
 	TaskID        int64     `json:"task_id"`
 	JobID         int64     `json:"job_id"`
 	ContributorID int64     `json:"contributor_id"`
 	AmountMicros  int64     `json:"amount_micros"`
+	FeeMicros     int64     `json:"fee_micros"`
 	Reason        string    `json:"reason"`
 	Attempts      int       `json:"attempts"`
 	RefusedAt     time.Time `json:"refused_at"`

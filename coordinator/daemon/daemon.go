@@ -32,6 +32,8 @@ type Config struct {
 	DebugAddr   string
 	Logger      *slog.Logger
 	MaxBlobSize int64 // largest input blob upload; 0: service.DefaultMaxBlobSize
+	// PlatformFeeBPS is the platform's fee on every reward, in basis points.
+	PlatformFeeBPS int
 }
 
 // Coordinator is a started coordinator.
@@ -61,7 +63,7 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
 	svc := service.New(service.Options{Store: st, OperatorKey: cfg.OperatorKey, CheckModule: wasmcheck.Check, Logger: cfg.Logger,
-		MaxBlobSize: cfg.MaxBlobSize})
+		MaxBlobSize: cfg.MaxBlobSize, PlatformFeeBPS: cfg.PlatformFeeBPS})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		st.Close()

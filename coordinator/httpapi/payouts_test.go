@@ -58,8 +58,8 @@ func setupPayouts(t *testing.T) *payoutBundle {
 	txs := []payouts.Transaction{
 		payouts.Fund(b.project.ID, 50_000_000, "grant"),
 		payouts.Escrow(1, b.project.ID, 40_000_000),
-		payouts.Reward(1, 1, b.ada.ID, 15_000_000),
-		payouts.Reward(2, 1, b.bob.ID, 20_000_000),
+		payouts.Reserve(1, 1, b.ada.ID, 15_000_000), payouts.Post(1, b.ada.ID, 15_000_000, 0),
+		payouts.Reserve(2, 1, b.bob.ID, 20_000_000), payouts.Post(2, b.bob.ID, 20_000_000, 0),
 	}
 	if err := st.InTx(ctx, func(tx store.Tx) error {
 		_, err := tx.LedgerRecordMany(ctx, txs, time.Now())
@@ -240,12 +240,13 @@ func TestPayoutRunsHTTP(t *testing.T) {
 	}
 	status, raw = b.do(t, "GET", "/api/v1/contributor/statement.csv", b.ada.AccountKey, "", "")
 	rows, err = csv.NewReader(strings.NewReader(string(raw))).ReadAll()
-	if status != 200 || err != nil || len(rows) != 5 {
+	if status != 200 || err != nil || len(rows) != 7 {
 		t.Fatalf("statement: %d %q %v", status, rows, err)
 	}
-	// reward, hold out of available, hold into inflight, settle.
-	last := rows[4]
-	if rows[1][1] != "reward:task:1" || rows[1][3] != "1" || last[2] != "settle" || last[5] != fmt.Sprint(run.ID) ||
+	// reserve, post out of pending and into available, hold out of
+	// available, hold into inflight, settle.
+	last := rows[6]
+	if rows[1][1] != "reserve:task:1" || rows[1][3] != "1" || last[2] != "settle" || last[5] != fmt.Sprint(run.ID) ||
 		last[7] != fmt.Sprintf("contributor:%d:inflight", b.ada.ID) || last[8] != "-15000000" || last[10] != "0" {
 		t.Errorf("statement rows: %q", rows)
 	}

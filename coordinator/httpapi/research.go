@@ -63,8 +63,8 @@ func (s *server) handleLedgerAudit() http.HandlerFunc {
 	}
 }
 
-// handleRefusedCredits lists, oldest task first, the rewards the ledger
-// refused and the payer is retrying. ?limit=N shows fewer.
+// handleRefusedCredits lists, in queue order, the steps of rewards the
+// ledger refused and the payer is retrying. ?limit=N shows fewer.
 func (s *server) handleRefusedCredits() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		limit, err := queryInt(r, "limit", service.MaxRefusedList)
@@ -72,15 +72,15 @@ func (s *server) handleRefusedCredits() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		credits, err := s.svc.RefusedCredits(r.Context(), limit)
+		moves, err := s.svc.RefusedMoney(r.Context(), limit)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		out := make([]api.RefusedCredit, len(credits))
-		for i, c := range credits {
-			out[i] = api.RefusedCredit{TaskID: c.TaskID, JobID: c.JobID, ContributorID: c.ContributorID, AmountMicros: c.AmountMicros,
-				Reason: c.Reason, Attempts: c.Attempts, RefusedAt: c.RefusedAt, RetryAt: c.RetryAt}
+		out := make([]api.RefusedCredit, len(moves))
+		for i, c := range moves {
+			out[i] = api.RefusedCredit{Kind: string(c.Kind), TaskID: c.TaskID, JobID: c.JobID, ContributorID: c.ContributorID,
+				AmountMicros: c.AmountMicros, FeeMicros: c.FeeMicros, Reason: c.Reason, Attempts: c.Attempts, RefusedAt: c.RefusedAt, RetryAt: c.RetryAt}
 		}
 		writeJSON(w, http.StatusOK, out)
 	}

@@ -71,7 +71,7 @@ func (s *server) handleEarnings(whom func(*http.Request) int64) http.HandlerFunc
 			return
 		}
 		out := api.Earnings{Currency: payouts.Currency, AvailableMicros: e.AvailableMicros, PendingMicros: e.PendingMicros,
-			PaidMicros: e.PaidMicros, TotalCredit: credit.Total, RAC: credit.RAC, Hosts: make([]api.HostEarnings, len(e.Hosts))}
+			InFlightMicros: e.InFlightMicros, PaidMicros: e.PaidMicros, TotalCredit: credit.Total, RAC: credit.RAC, Hosts: make([]api.HostEarnings, len(e.Hosts))}
 		for i, h := range e.Hosts {
 			out.Hosts[i] = api.HostEarnings{HostID: h.HostID, Name: h.HostName, TasksValid: h.TasksValid,
 				TasksInvalid: h.TasksInvalid, TasksPending: h.TasksPending, PendingMicros: h.PendingMicros, EarnedMicros: h.EarnedMicros,

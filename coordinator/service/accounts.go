@@ -126,27 +126,35 @@ func (s *Service) RegisterHost(ctx context.Context, contributorID int64, info Ho
 	return h, token, nil
 }
 
-// Earnings is a contributor's money and work, in total and per host.
+// Earnings is a contributor's money and work, in total and per host. The
+// totals are the balances of the contributor's ledger accounts.
 type Earnings struct {
-	AvailableMicros int64 // validated and paid into the contributor's account
-	PendingMicros   int64 // reported, paid when validated
-	PaidMicros      int64 // paid out to the contributor (payouts come later)
+	AvailableMicros int64 // earned and payable; below zero, a debt (a clawback) repaid from later earnings
+	PendingMicros   int64 // reserved for reported tasks, posted when they are found valid
+	InFlightMicros  int64 // in a payout run, not yet settled
+	PaidMicros      int64 // paid out: settled payouts
 	Hosts           []store.HostEarnings
 }
 
 // ContributorEarnings returns the signed-in contributor's earnings.
 func (s *Service) ContributorEarnings(ctx context.Context, contributorID int64) (Earnings, error) {
 	var e Earnings
-	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
-		if e.AvailableMicros, err = tx.LedgerBalance(ctx, payouts.ContributorAvailable(contributorID)); err != nil {
+	err := s.store.InReadTx(ctx, func(tx store.Tx) error {
+		available, pending, inflight := payouts.ContributorAvailable(contributorID),
+			payouts.ContributorPending(contributorID), payouts.ContributorInflight(contributorID)
+		b, err := tx.LedgerBalanceMany(ctx, []payouts.Account{available, pending, inflight})
+		if err != nil {
 			return err
 		}
+		e.AvailableMicros, e.PendingMicros, e.InFlightMicros = b[available], b[pending], b[inflight]
+		settled, err := tx.LedgerAccountSum(ctx, inflight, "settle:")
+		if err != nil {
+			return err
+		}
+		e.PaidMicros = -settled
 		e.Hosts, err = tx.ContributorEarnings(ctx, contributorID)
 		return err
 	})
-	for _, h := range e.Hosts {
-		e.PendingMicros += h.PendingMicros
-	}
 	return e, err
 }
 

@@ -23,9 +23,10 @@ const cancelReason = "job cancelled"
 // CancelJob stops a project's job: unsent tasks are withdrawn, open units
 // end (failed, "job cancelled"), and the hosts running its tasks are told
 // to stop at their next contact (CancelledTasks). Tasks already found
-// valid are paid as usual; the escrow left goes back to the project's
-// budget once nothing more can be paid, at once if nothing is owed,
-// otherwise when the payer has paid the last credit. Cancelling a
+// valid are paid as usual; reported tasks not yet judged become unchecked
+// and their reservations are voided. The escrow left goes back to the
+// project's budget once nothing more can be paid, at once if nothing is
+// owed, otherwise when the payer has recorded the job's last money row. Cancelling a
 // cancelled job changes nothing; a done job cannot be cancelled. A waiting
 // job, not yet funded, is cancelled the same way and owes nothing.
 func (s *Service) CancelJob(ctx context.Context, projectID, jobID int64) (JobStatus, error) {
@@ -50,6 +51,9 @@ func (s *Service) CancelJob(ctx context.Context, projectID, jobID int64) (JobSta
 			return err
 		}
 		changed = true
+		if err := s.voidUnchecked(ctx, tx, job, res.Unchecked); err != nil {
+			return err
+		}
 		if err := tx.WebhookDeliveryAddMany(ctx, []store.WebhookEvent{{JobID: jobID, Event: EventJobCancelled, At: now}}); err != nil {
 			return err
 		}
@@ -59,9 +63,24 @@ func (s *Service) CancelJob(ctx context.Context, projectID, jobID int64) (JobSta
 		return JobStatus{}, fmt.Errorf("cancelling job %d: %w", jobID, err)
 	}
 	if changed {
-		s.log.Info("job cancelled", "project", projectID, "job", jobID, "units_ended", res.UnitsEnded, "tasks_withdrawn", res.TasksWithdrawn)
+		s.log.Info("job cancelled", "project", projectID, "job", jobID, "units_ended", res.UnitsEnded, "tasks_withdrawn", res.TasksWithdrawn,
+			"results_voided", len(res.Unchecked))
 	}
 	return s.Job(ctx, projectID, jobID)
+}
+
+// voidUnchecked queues a void for each of a paying job's tasks that a
+// cancel left unchecked: each was reserved when its success was reported.
+func (s *Service) voidUnchecked(ctx context.Context, tx store.Tx, job workunits.Job, unchecked []workunits.Task) error {
+	if job.RewardMicros <= 0 || len(unchecked) == 0 {
+		return nil
+	}
+	moves, hostIDs := make([]store.MoneyMove, len(unchecked)), make([]int64, len(unchecked))
+	for i, t := range unchecked {
+		moves[i] = store.MoneyMove{Kind: store.MoneyVoid, TaskID: t.ID, JobID: job.ID, AmountMicros: job.RewardMicros}
+		hostIDs[i] = t.HostID
+	}
+	return s.queueMoney(ctx, tx, moves, hostIDs)
 }
 
 // settleCancelled returns the escrow left of those of the given jobs that
@@ -88,8 +107,8 @@ func (s *Service) settleCancelled(ctx context.Context, tx store.Tx, jobIDs []int
 const settleBatch = 500
 
 // SettleCancelledJobs returns the escrow of cancelled jobs that owe
-// nothing more. The payer does it too when it pays a cancelled job's last
-// credit; this catches a cancellation that raced with that payment. Like
+// nothing more. The payer does it too when it records a cancelled job's
+// last money row; this catches a cancellation that raced with that payment. Like
 // FinishJobs, it looks in a read-only transaction first.
 func (s *Service) SettleCancelledJobs(ctx context.Context) error {
 	var unsettled []int64

@@ -141,11 +141,18 @@ func TestSettleCancelledJobsCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := b.svc.store.InTx(ctx, func(tx store.Tx) error {
-		credits, err := tx.CreditQueueTake(ctx, 10)
+		moves, err := tx.MoneyQueueTake(ctx, 10)
 		if err != nil {
 			return err
 		}
-		_, err = tx.LedgerRecordMany(ctx, []payouts.Transaction{payouts.Reward(credits[0].TaskID, credits[0].JobID, 1, credits[0].AmountMicros)}, b.now)
+		if len(moves) != 2 || moves[0].Kind != store.MoneyReserve || moves[1].Kind != store.MoneyPost {
+			t.Errorf("money queued = %+v, want the task's reserve and post", moves)
+		}
+		txs := make([]payouts.Transaction, len(moves))
+		for i, m := range moves {
+			txs[i] = moneyTransaction(m)
+		}
+		_, err = tx.LedgerRecordMany(ctx, txs, b.now)
 		return err
 	}); err != nil {
 		t.Fatal(err)

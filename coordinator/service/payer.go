@@ -7,54 +7,58 @@ import (
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/payouts"
+	"github.com/nightshift-platform/nightshift/workunits"
 )
 
-// payBatch bounds the rewards one payment transaction posts.
+// payBatch bounds the money rows one payment transaction records.
 const payBatch = 10_000
 
-// PayCredits pays queued credits from their jobs' escrow, a batch per
-// transaction, then retries refused credits that are due, and finishes the
-// jobs whose last credit that was. It returns how many tasks it paid.
-// Coordinators paying at once take different credits, and the ledger key
-// of each reward ("reward:task:<id>") would refuse a second payment
-// anyway.
+// PayCredits records the queued steps of tasks' rewards (reserve, post,
+// void) in the ledger, a batch per transaction, in queue order, then
+// retries refused ones that are due, and finishes the jobs whose last row
+// that was. It returns how many ledger transactions it recorded.
+// Coordinators paying at once take different rows, and the ledger key of
+// each step ("reserve:task:<id>", "post:task:<id>", "void:task:<id>")
+// would refuse a second one anyway.
 //
-// A reward the ledger refuses (its escrow short, its key already used for
-// other entries) is set aside with the reason and retried later, backing
-// off; the credits behind it are paid meanwhile. Escrow covers every task
-// a unit may ever have, so a refusal means the ledger was changed by hand
-// or a bug: it is logged, listed by RefusedCredits, and keeps its job open.
+// A step the ledger refuses (its escrow or pending balance short, its key
+// already used for other entries) is set aside with the reason and
+// retried later, backing off; the rows behind it are recorded meanwhile,
+// except the post or void of a task whose reserve was just refused, which
+// waits with it. Escrow covers every task a unit may ever have, so a
+// refusal means the ledger was changed by hand or a bug: it is logged,
+// listed by RefusedMoney, and keeps its job open.
 func (s *Service) PayCredits(ctx context.Context) (int, error) {
 	// Most calls find nothing to pay: look without the write lock first. A
-	// credit queued just after is paid by the next call.
+	// row queued just after is recorded by the next call.
 	var payable bool
 	if err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
-		payable, err = tx.CreditPayable(ctx, s.now())
+		payable, err = tx.MoneyPayable(ctx, s.now())
 		return err
 	}); err != nil {
-		return 0, fmt.Errorf("looking for credits to pay: %w", err)
+		return 0, fmt.Errorf("looking for money to record: %w", err)
 	}
 	if !payable {
 		return 0, nil
 	}
-	queued := func(ctx context.Context, tx store.Tx, _ time.Time) ([]store.RefusedCredit, error) {
-		credits, err := tx.CreditQueueTake(ctx, payBatch)
-		out := make([]store.RefusedCredit, len(credits))
-		for i, c := range credits {
-			out[i].Credit = c
+	queued := func(ctx context.Context, tx store.Tx, _ time.Time) ([]store.RefusedMoneyMove, error) {
+		moves, err := tx.MoneyQueueTake(ctx, payBatch)
+		out := make([]store.RefusedMoneyMove, len(moves))
+		for i, m := range moves {
+			out[i].MoneyMove = m
 		}
 		return out, err
 	}
-	refused := func(ctx context.Context, tx store.Tx, now time.Time) ([]store.RefusedCredit, error) {
-		return tx.CreditRefusedTake(ctx, now, payBatch)
+	refused := func(ctx context.Context, tx store.Tx, now time.Time) ([]store.RefusedMoneyMove, error) {
+		return tx.MoneyRefusedTake(ctx, now, payBatch)
 	}
 	total := 0
-	for _, take := range []func(context.Context, store.Tx, time.Time) ([]store.RefusedCredit, error){queued, refused} {
+	for _, take := range []func(context.Context, store.Tx, time.Time) ([]store.RefusedMoneyMove, error){queued, refused} {
 		for {
-			taken, paid, err := s.payCredits(ctx, take)
-			total += paid
+			taken, recorded, err := s.payMoney(ctx, take)
+			total += recorded
 			if err != nil {
-				return total, fmt.Errorf("paying credits: %w", err)
+				return total, fmt.Errorf("recording money: %w", err)
 			}
 			if taken < payBatch {
 				break
@@ -64,41 +68,93 @@ func (s *Service) PayCredits(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// payCredits pays the credits take returns in one transaction, sets aside
-// those the ledger refuses, and returns how many it took and paid.
-func (s *Service) payCredits(ctx context.Context, take func(context.Context, store.Tx, time.Time) ([]store.RefusedCredit, error)) (taken, paid int, err error) {
-	var refused []store.RefusedCredit
+// moneyTransaction is the ledger transaction a money queue row records.
+func moneyTransaction(m store.MoneyMove) payouts.Transaction {
+	switch m.Kind {
+	case store.MoneyReserve:
+		return payouts.Reserve(m.TaskID, m.JobID, m.ContributorID, m.AmountMicros)
+	case store.MoneyPost:
+		return payouts.Post(m.TaskID, m.ContributorID, m.AmountMicros, m.FeeMicros)
+	case store.MoneyVoid:
+		return payouts.Void(m.TaskID, m.JobID, m.ContributorID, m.AmountMicros)
+	}
+	return payouts.Transaction{Memo: fmt.Sprintf("unknown money kind %q", m.Kind)} // refused: no key
+}
+
+// payMoney records the rows take returns in one transaction, sets aside
+// those the ledger refuses, and returns how many it took and recorded.
+// Reserves are recorded first, then posts and voids, each in queue order:
+// a reserve only draws on escrow, which covers it, so this changes no
+// outcome but lets a post or void whose reserve was refused wait for it
+// instead of drawing on the contributor's other reservations.
+func (s *Service) payMoney(ctx context.Context, take func(context.Context, store.Tx, time.Time) ([]store.RefusedMoneyMove, error)) (taken, recorded int, err error) {
+	var refused []store.RefusedMoneyMove
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		now := s.now()
-		credits, err := take(ctx, tx, now)
+		moves, err := take(ctx, tx, now)
 		if err != nil {
 			return err
 		}
-		taken, paid, refused = len(credits), 0, nil
-		rewards := make([]payouts.Transaction, len(credits))
-		for i, c := range credits {
-			rewards[i] = payouts.Reward(c.TaskID, c.JobID, c.ContributorID, c.AmountMicros)
-		}
-		recorded, refusals, err := store.LedgerRecordEach(ctx, tx, rewards, now)
-		if err != nil {
-			return fmt.Errorf("paying %d valid tasks: %w", len(rewards), err)
-		}
-		var settled []int64 // jobs with a credit off their books
-		for i, c := range credits {
-			if refusals[i] != nil {
-				c.Reason, c.Attempts, c.RetryAt = refusals[i].Error(), c.Attempts+1, now.Add(retryDelay(c.Attempts+1))
-				if c.RefusedAt.IsZero() {
-					c.RefusedAt = now
+		taken, recorded, refused = len(moves), 0, nil
+		refusals := make([]error, len(moves))
+		record := func(idx []int) error {
+			txs := make([]payouts.Transaction, len(idx))
+			for j, i := range idx {
+				txs[j] = moneyTransaction(moves[i].MoneyMove)
+			}
+			rec, ref, err := store.LedgerRecordEach(ctx, tx, txs, now)
+			if err != nil {
+				return fmt.Errorf("recording %d money rows: %w", len(txs), err)
+			}
+			for j, i := range idx {
+				refusals[i] = ref[j]
+				if rec[j] { // false: recorded before, under the same key
+					recorded++
 				}
-				refused = append(refused, c)
+			}
+			return nil
+		}
+		var reserves, judged []int
+		for i, m := range moves {
+			if m.Kind == store.MoneyReserve {
+				reserves = append(reserves, i)
+			} else {
+				judged = append(judged, i)
+			}
+		}
+		if err := record(reserves); err != nil {
+			return err
+		}
+		unreserved := map[int64]error{}
+		for _, i := range reserves {
+			if refusals[i] != nil {
+				unreserved[moves[i].TaskID] = refusals[i]
+			}
+		}
+		ready := judged[:0:0]
+		for _, i := range judged {
+			if why, ok := unreserved[moves[i].TaskID]; ok {
+				refusals[i] = workunits.Errorf(workunits.ErrorCode(why), "its reserve was refused: %v", why)
 				continue
 			}
-			if recorded[i] { // false: paid before, under the same key
-				paid++
-			}
-			settled = append(settled, c.JobID)
+			ready = append(ready, i)
 		}
-		if err := tx.CreditRefusedAdd(ctx, refused); err != nil {
+		if err := record(ready); err != nil {
+			return err
+		}
+		var settled []int64 // jobs with a row off their books
+		for i, m := range moves {
+			if refusals[i] != nil {
+				m.Reason, m.Attempts, m.RetryAt = refusals[i].Error(), m.Attempts+1, now.Add(retryDelay(m.Attempts+1))
+				if m.RefusedAt.IsZero() {
+					m.RefusedAt = now
+				}
+				refused = append(refused, m)
+				continue
+			}
+			settled = append(settled, m.JobID)
+		}
+		if err := tx.MoneyRefusedAdd(ctx, refused); err != nil {
 			return err
 		}
 		if err := s.finishJobs(ctx, tx, dedupe(settled), now); err != nil {
@@ -110,15 +166,15 @@ func (s *Service) payCredits(ctx context.Context, take func(context.Context, sto
 		return 0, 0, err
 	}
 	if len(refused) > 0 {
-		c := refused[0]
-		s.log.Warn("the ledger refused rewards; set aside to retry", "credits", len(refused),
-			"task", c.TaskID, "job", c.JobID, "attempts", c.Attempts, "reason", c.Reason, "retry_at", c.RetryAt)
+		m := refused[0]
+		s.log.Warn("the ledger refused money rows; set aside to retry", "rows", len(refused), "kind", m.Kind,
+			"task", m.TaskID, "job", m.JobID, "attempts", m.Attempts, "reason", m.Reason, "retry_at", m.RetryAt)
 	}
-	return taken, paid, nil
+	return taken, recorded, nil
 }
 
-// retryDelay is how long a credit refused for the n-th time waits: a
-// minute, doubling, at most an hour.
+// retryDelay is how long a row refused for the n-th time waits: a minute,
+// doubling, at most an hour.
 func retryDelay(n int) time.Duration {
 	d := time.Minute
 	for i := 1; i < n && d < time.Hour; i++ {
@@ -127,22 +183,22 @@ func retryDelay(n int) time.Duration {
 	return min(d, time.Hour)
 }
 
-// MaxRefusedList bounds one listing of refused credits.
+// MaxRefusedList bounds one listing of refused money rows.
 const MaxRefusedList = 1000
 
-// RefusedCredits lists up to limit credits the ledger refused, oldest task
-// first, for an operator to see what is owed and why.
-func (s *Service) RefusedCredits(ctx context.Context, limit int) ([]store.RefusedCredit, error) {
+// RefusedMoney lists up to limit money rows the ledger refused, in queue
+// order, for an operator to see what is owed and why.
+func (s *Service) RefusedMoney(ctx context.Context, limit int) ([]store.RefusedMoneyMove, error) {
 	if limit <= 0 || limit > MaxRefusedList {
 		limit = MaxRefusedList
 	}
-	var out []store.RefusedCredit
+	var out []store.RefusedMoneyMove
 	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
-		out, err = tx.CreditRefusedList(ctx, limit)
+		out, err = tx.MoneyRefusedList(ctx, limit)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("listing refused credits: %w", err)
+		return nil, fmt.Errorf("listing refused money rows: %w", err)
 	}
 	return out, nil
 }

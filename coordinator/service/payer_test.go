@@ -1,6 +1,7 @@
 package service
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -25,13 +26,13 @@ func eachStore(t *testing.T, test func(t *testing.T, b *testBundle)) {
 	})
 }
 
-// TestPayerSetsAsideRefusedCredits: a reward the ledger refuses neither
+// TestPayerSetsAsideRefusedCredits: a money row the ledger refuses neither
 // stops the payer nor is lost. Three one-unit jobs have a valid task each,
-// queued oldest first: job A's escrow was drained, job B's reward key was
-// used for another amount, job C is sound. C is paid at once; A and B are
-// set aside, listed with why, and keep their jobs open; A is paid, once,
-// when its escrow is back and its retry is due; B keeps being retried,
-// backing off.
+// reserved and posted in queue order: job A's escrow was drained, job B's
+// post key was used for another amount, job C is sound. C is paid at once;
+// A's reserve, its post (waiting for it) and B's post are set aside,
+// listed with why, and keep their jobs open; A is paid, once, when its
+// escrow is back and its retry is due; B keeps being retried, backing off.
 func TestPayerSetsAsideRefusedCredits(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *testBundle) {
 		ctx := t.Context()
@@ -78,12 +79,17 @@ func TestPayerSetsAsideRefusedCredits(t *testing.T) {
 			if err := tx.UnitUpdateMany(ctx, units); err != nil {
 				return err
 			}
-			var credits []store.Credit
 			for _, tk := range tasks {
 				taskOf[jobOf[tk.UnitID]] = tk.ID
-				credits = append(credits, store.Credit{TaskID: tk.ID, JobID: jobOf[tk.UnitID], ContributorID: ada.ID, AmountMicros: reward})
 			}
-			if err := tx.CreditQueueAdd(ctx, credits); err != nil {
+			// Reserves first, then posts, as reports and validation queue them.
+			var moves []store.MoneyMove
+			for _, kind := range []store.MoneyKind{store.MoneyReserve, store.MoneyPost} {
+				for _, j := range []int64{a, bb, c} {
+					moves = append(moves, store.MoneyMove{Kind: kind, TaskID: taskOf[j], JobID: j, ContributorID: ada.ID, AmountMicros: reward})
+				}
+			}
+			if err := tx.MoneyQueueAdd(ctx, moves); err != nil {
 				return err
 			}
 			drain := payouts.Transaction{Key: "test:drain", Memo: "escrow taken by hand",
@@ -91,7 +97,9 @@ func TestPayerSetsAsideRefusedCredits(t *testing.T) {
 			if _, err := store.LedgerRecord(ctx, tx, drain, b.now); err != nil {
 				return err
 			}
-			_, err = store.LedgerRecord(ctx, tx, payouts.Reward(taskOf[bb], bb, ada.ID, 60), b.now)
+			byHand := payouts.Transaction{Key: fmt.Sprintf("post:task:%d", taskOf[bb]), Memo: "posted by hand",
+				Entries: []payouts.Entry{{Account: budget, Amount: -60}, {Account: payouts.ContributorAvailable(ada.ID), Amount: 60}}}
+			_, err = store.LedgerRecord(ctx, tx, byHand, b.now)
 			return err
 		})
 		pay := func(want int) {
@@ -108,38 +116,43 @@ func TestPayerSetsAsideRefusedCredits(t *testing.T) {
 		}
 		type refusal struct {
 			job      int64
+			kind     store.MoneyKind
 			code     workunits.Code
 			attempts int
 			retryAt  time.Time
 		}
 		wantRefused := func(want ...refusal) {
 			t.Helper()
-			got, err := b.svc.RefusedCredits(ctx, 0)
+			got, err := b.svc.RefusedMoney(ctx, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(got) != len(want) {
-				t.Fatalf("refused credits = %+v, want %d", got, len(want))
+				t.Fatalf("refused money = %+v, want %d", got, len(want))
 			}
 			for i, w := range want {
 				g := got[i]
-				if g.TaskID != taskOf[w.job] || g.JobID != w.job || g.ContributorID != ada.ID || g.AmountMicros != reward ||
+				if g.Kind != w.kind || g.TaskID != taskOf[w.job] || g.JobID != w.job || g.ContributorID != ada.ID || g.AmountMicros != reward ||
 					!strings.HasPrefix(g.Reason, string(w.code)+":") || g.Attempts != w.attempts ||
 					!g.RetryAt.Equal(w.retryAt) || !g.RefusedAt.Equal(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)) {
-					t.Errorf("refused credit %d = %+v, want job %d's task %d refused %d times for %s, retried at %v",
-						i, g, w.job, taskOf[w.job], w.attempts, w.code, w.retryAt)
+					t.Errorf("refused row %d = %+v, want the %s of job %d's task %d refused %d times for %s, retried at %v",
+						i, g, w.kind, w.job, taskOf[w.job], w.attempts, w.code, w.retryAt)
 				}
 			}
 		}
 		start := b.now
 
-		pay(1)
+		// Job A's reserve is refused and its post waits with it; job B's post
+		// finds its key used. B and C are reserved, C is posted.
+		pay(3)
 		wantState(c, workunits.JobDone)
 		wantState(a, workunits.JobActive)
 		wantState(bb, workunits.JobActive)
-		wantRefused(refusal{a, workunits.EINSUFFICIENT, 1, start.Add(time.Minute)}, refusal{bb, workunits.ECONFLICT, 1, start.Add(time.Minute)})
+		minute := start.Add(time.Minute)
+		wantRefused(refusal{a, store.MoneyReserve, workunits.EINSUFFICIENT, 1, minute},
+			refusal{a, store.MoneyPost, workunits.EINSUFFICIENT, 1, minute}, refusal{bb, store.MoneyPost, workunits.ECONFLICT, 1, minute})
 		if got := b.balance(t, payouts.ContributorAvailable(ada.ID)); got != 60+reward {
-			t.Errorf("ada has %d, want %d (the reward recorded by hand and job C's)", got, 60+reward)
+			t.Errorf("ada has %d, want %d (the post recorded by hand and job C's)", got, 60+reward)
 		}
 
 		// Not before the retry is due, even once it could be paid.
@@ -150,19 +163,21 @@ func TestPayerSetsAsideRefusedCredits(t *testing.T) {
 			return err
 		})
 		pay(0)
-		wantRefused(refusal{a, workunits.EINSUFFICIENT, 1, start.Add(time.Minute)}, refusal{bb, workunits.ECONFLICT, 1, start.Add(time.Minute)})
 
-		b.now = start.Add(time.Minute)
-		pay(1)
+		b.now = minute
+		pay(2) // A's reserve and post
 		wantState(a, workunits.JobDone)
 		wantState(bb, workunits.JobActive)
-		wantRefused(refusal{bb, workunits.ECONFLICT, 2, b.now.Add(2 * time.Minute)})
+		wantRefused(refusal{bb, store.MoneyPost, workunits.ECONFLICT, 2, b.now.Add(2 * time.Minute)})
 
 		b.now = start.Add(time.Hour)
 		pay(0)
-		wantRefused(refusal{bb, workunits.ECONFLICT, 3, b.now.Add(4 * time.Minute)})
+		wantRefused(refusal{bb, store.MoneyPost, workunits.ECONFLICT, 3, b.now.Add(4 * time.Minute)})
 		if got := b.balance(t, payouts.ContributorAvailable(ada.ID)); got != 60+2*reward {
 			t.Errorf("ada has %d, want %d: jobs A and C paid once each", got, 60+2*reward)
+		}
+		if got := b.balance(t, payouts.ContributorPending(ada.ID)); got != reward {
+			t.Errorf("ada has %d pending, want job B's %d", got, reward)
 		}
 		if a, err := b.svc.LedgerAudit(ctx); err != nil || !a.Balanced() {
 			t.Errorf("ledger audit: %+v, %v", a, err)

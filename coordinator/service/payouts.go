@@ -37,10 +37,6 @@ import (
 // and marks the run exported only after both files are in place; a rerun
 // writes the same bytes again.
 
-// platformFees is the platform's fee account (DESIGN.md; the money flow
-// defines it in payouts).
-const platformFees payouts.Account = "platform:fees"
-
 // DefaultPayoutThreshold is the least a contributor is paid in a run: 10 USD.
 const DefaultPayoutThreshold = 10_000_000
 
@@ -443,7 +439,7 @@ func (s *Service) ProjectSpend(ctx context.Context, projectID int64) (ProjectSpe
 			return err
 		}
 		for _, e := range postEntries {
-			if e.Account != platformFees {
+			if e.Account != payouts.PlatformFees {
 				continue
 			}
 			task, _ := payouts.KeyID(e.Key, "task")

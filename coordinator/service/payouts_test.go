@@ -26,7 +26,8 @@ func (b *testBundle) earn(t *testing.T, contributorID, jobID, taskID, amount int
 			payouts.Fund(b.project.ID, amount, fmt.Sprintf("earn-%d", taskID)),
 			payouts.Transaction{Key: fmt.Sprintf("escrow:job:%d:task:%d", jobID, taskID), Memo: "test escrow", Entries: []payouts.Entry{
 				{Account: payouts.ProjectBudget(b.project.ID), Amount: -amount}, {Account: payouts.JobEscrow(jobID), Amount: amount}}},
-			payouts.Reward(taskID, jobID, contributorID, amount),
+			payouts.Reserve(taskID, jobID, contributorID, amount),
+			payouts.Post(taskID, contributorID, amount, 0),
 		}, b.now)
 		return err
 	}); err != nil {
@@ -209,7 +210,9 @@ func TestPayoutRun(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("%s %s %d %d", e.Kind, e.Account, e.Amount, e.Balance))
 	}
 	wantLines := []string{
-		fmt.Sprintf("reward contributor:%d:available 12000000 12000000", ada.ID),
+		fmt.Sprintf("reserve contributor:%d:pending 12000000 12000000", ada.ID),
+		fmt.Sprintf("post contributor:%d:pending -12000000 0", ada.ID),
+		fmt.Sprintf("post contributor:%d:available 12000000 12000000", ada.ID),
 		fmt.Sprintf("payout contributor:%d:available -12000000 0", ada.ID),
 		fmt.Sprintf("payout contributor:%d:inflight 12000000 12000000", ada.ID),
 		fmt.Sprintf("settle contributor:%d:inflight -12000000 0", ada.ID),
@@ -253,15 +256,15 @@ func TestProjectSpend(t *testing.T) {
 	// with a fee of 20, one of 50 voided; the rest released.
 	job := int64(5)
 	escrow := payouts.JobEscrow(job)
-	pending, avail := payouts.Account(fmt.Sprintf("contributor:%d:pending", ada.ID)), payouts.ContributorAvailable(ada.ID)
+	pending, avail := payouts.ContributorPending(ada.ID), payouts.ContributorAvailable(ada.ID)
 	tr := func(key string, from, to payouts.Account, amount int64) payouts.Transaction {
 		return payouts.Transaction{Key: key, Memo: key, Entries: []payouts.Entry{{Account: from, Amount: -amount}, {Account: to, Amount: amount}}}
 	}
 	txs := []payouts.Transaction{
 		payouts.Escrow(job, b.project.ID, 600),
-		payouts.Reward(1, job, ada.ID, 100),
+		tr("reward:task:1", escrow, avail, 100), // a legacy one-step reward
 		tr("reserve:task:2", escrow, pending, 200),
-		{Key: "post:task:2", Memo: "post", Entries: []payouts.Entry{{Account: pending, Amount: -200}, {Account: avail, Amount: 180}, {Account: platformFees, Amount: 20}}},
+		{Key: "post:task:2", Memo: "post", Entries: []payouts.Entry{{Account: pending, Amount: -200}, {Account: avail, Amount: 180}, {Account: payouts.PlatformFees, Amount: 20}}},
 		tr("reserve:task:3", escrow, pending, 50),
 		tr("void:task:3", pending, escrow, 50),
 		payouts.Release(job, b.project.ID, 300),

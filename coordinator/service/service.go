@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -38,6 +39,10 @@ type Options struct {
 	// PayoutThreshold is the least a contributor is paid in a payout run
 	// that names no threshold; 0: DefaultPayoutThreshold.
 	PayoutThreshold int64
+	// PlatformFeeBPS is the platform's fee on every posted reward, in basis
+	// points (250 = 2.5%), 0 to payouts.MaxFeeBPS. It is fixed for a task
+	// when its post is queued.
+	PlatformFeeBPS int
 }
 
 // Service implements every coordinator use case.
@@ -53,11 +58,13 @@ type Service struct {
 	tempDir         string
 	rand            func() float64
 	payoutThreshold int64
+	platformFeeBPS  int
 }
 
 // New returns a Service over the given store.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger, maxBlobSize: o.MaxBlobSize, tempDir: o.TempDir, rand: o.Rand}
+	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger, maxBlobSize: o.MaxBlobSize, tempDir: o.TempDir,
+		rand: o.Rand, platformFeeBPS: min(max(o.PlatformFeeBPS, 0), payouts.MaxFeeBPS)}
 	if s.payoutThreshold = o.PayoutThreshold; s.payoutThreshold <= 0 {
 		s.payoutThreshold = DefaultPayoutThreshold
 	}

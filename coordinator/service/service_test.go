@@ -153,11 +153,11 @@ func TestLifecycle(t *testing.T) {
 	if st, err := b.svc.Job(ctx, b.project.ID, job.ID); err != nil || st.Job.State != workunits.JobActive {
 		t.Errorf("job before payment = %s (%v), want still active", st.Job.State, err)
 	}
-	if n, err := b.svc.PayCredits(ctx); err != nil || n != 2 {
-		t.Fatalf("PayCredits paid %d tasks (%v), want 2", n, err)
+	if n, err := b.svc.PayCredits(ctx); err != nil || n != 4 {
+		t.Fatalf("PayCredits recorded %d transactions (%v), want 4: two reserves, two posts", n, err)
 	}
 	if n, err := b.svc.PayCredits(ctx); err != nil || n != 0 {
-		t.Fatalf("PayCredits again paid %d tasks (%v), want 0", n, err)
+		t.Fatalf("PayCredits again recorded %d transactions (%v), want 0", n, err)
 	}
 	st, err = b.svc.Job(ctx, b.project.ID, job.ID)
 	if err != nil {

@@ -174,7 +174,7 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 
 func TestSimulationDraft(t *testing.T) {
 	for _, cfg := range []simConfig{
-		
+
 		{Units: 3000, WarmUp: 200, Hosts: 20, BadShare: 0, Quorum: 2, Adaptive: true, Seed: 1, PerLease: 2, MaxRounds: 5000},
 	} {
 		start := time.Now()

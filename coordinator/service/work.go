@@ -392,42 +392,67 @@ type advancedUnit struct {
 	Tasks  []workunits.Task // the same tasks as stored now (new replicas not included)
 }
 
-// payValid queues every newly valid task for payment by PayCredits. A
-// report does not post to the ledger itself: every reward of a job is
-// drawn from the job's escrow, and concurrent reports would all queue on
-// that one balance.
+// payValid queues, for the payer, every step of the rewards of paying
+// jobs that these units took: a reserve for each success newly reported,
+// then a post (with the platform fee, fixed now) for each task newly valid
+// and a void for each newly invalid or unchecked one. A unit's reserves
+// are queued before its posts and voids, so a task reported and judged at
+// once is reserved first. A report does not post to the ledger itself:
+// every reward of a job is drawn from the job's escrow, and concurrent
+// reports would all queue on that one balance.
 func (s *Service) payValid(ctx context.Context, tx store.Tx, advanced []advancedUnit) error {
-	var valid []workunits.Task
-	jobOf := map[int64]workunits.Job{}
+	var moves []store.MoneyMove
+	var hostIDs []int64
+	add := func(kind store.MoneyKind, t workunits.Task, job workunits.Job) {
+		m := store.MoneyMove{Kind: kind, TaskID: t.ID, JobID: job.ID, AmountMicros: job.RewardMicros}
+		if kind == store.MoneyPost {
+			m.FeeMicros = payouts.FeeFor(job.RewardMicros, s.platformFeeBPS)
+		}
+		moves = append(moves, m)
+		hostIDs = append(hostIDs, t.HostID)
+	}
 	for _, a := range advanced {
+		if a.Job.RewardMicros <= 0 {
+			continue
+		}
+		for i, t := range a.Tasks {
+			if t.Outcome == workunits.OutcomeSuccess && a.Loaded[i].Outcome != workunits.OutcomeSuccess {
+				add(store.MoneyReserve, t, a.Job)
+			}
+		}
 		for _, t := range a.Plan.NewlyValid {
-			valid = append(valid, t)
-			jobOf[t.ID] = a.Job
+			add(store.MoneyPost, t, a.Job)
+		}
+		for _, judged := range [][]workunits.Task{a.Plan.NewlyInvalid, a.Plan.NewlyUnchecked} {
+			for _, t := range judged {
+				if t.Outcome == workunits.OutcomeSuccess { // reserved when reported
+					add(store.MoneyVoid, t, a.Job)
+				}
+			}
 		}
 	}
-	if len(valid) == 0 {
+	return s.queueMoney(ctx, tx, moves, hostIDs)
+}
+
+// queueMoney queues moves, each paying the contributor of the host in
+// hostIDs at the same index: the host that ran its task.
+func (s *Service) queueMoney(ctx context.Context, tx store.Tx, moves []store.MoneyMove, hostIDs []int64) error {
+	if len(moves) == 0 {
 		return nil
 	}
-	hostIDs := make([]int64, len(valid))
-	for i, t := range valid {
-		hostIDs[i] = t.HostID
-	}
-	contributorOf, err := tx.HostContributorMany(ctx, dedupe(hostIDs))
+	contributorOf, err := tx.HostContributorMany(ctx, dedupe(slices.Clone(hostIDs)))
 	if err != nil {
 		return err
 	}
-	credits := make([]store.Credit, 0, len(valid))
-	for _, t := range valid {
-		if job := jobOf[t.ID]; job.RewardMicros > 0 {
-			credits = append(credits, store.Credit{TaskID: t.ID, JobID: job.ID, ContributorID: contributorOf[t.HostID], AmountMicros: job.RewardMicros})
-		}
+	for i := range moves {
+		moves[i].ContributorID = contributorOf[hostIDs[i]]
 	}
-	return tx.CreditQueueAdd(ctx, credits)
+	return tx.MoneyQueueAdd(ctx, moves)
 }
 
-// finishJobs marks done those of the given jobs with no unit open and no
+// finishJobs marks done those of the given jobs with no unit open, no
 // replica still running (a late replica that proves valid is paid from the
-// escrow), and returns each one's unused escrow to its project. However
+// escrow) and no money row waiting, and returns each one's unused escrow to its project. However
 // many jobs finish, it costs the same few statements.
 func (s *Service) finishJobs(ctx context.Context, tx store.Tx, jobIDs []int64, now time.Time) error {
 	if len(jobIDs) == 0 {

@@ -14,16 +14,18 @@ type LifecycleTx interface {
 	// with finishing it.
 	JobGetForUpdate(ctx context.Context, id int64) (workunits.Job, error)
 	// JobCancel marks an active or waiting job cancelled: its open units fail with
-	// reason and its unsent tasks are withdrawn (over, not_needed). Tasks
-	// in progress are left alone; their hosts are told by
+	// reason and its unsent tasks are withdrawn (over, not_needed). Its
+	// successful tasks still waiting to be judged (pending, inconclusive)
+	// become unchecked and are returned, for their reservations to be
+	// voided. Tasks in progress are left alone; their hosts are told by
 	// TaskListCancelled. A job in another state is left as it is.
 	JobCancel(ctx context.Context, id int64, reason string) (JobCancelResult, error)
 	// JobListUnsettled returns up to limit cancelled jobs whose escrow is
 	// not yet returned (finished_at unset), in id order.
 	JobListUnsettled(ctx context.Context, limit int) ([]int64, error)
 	// JobListSettleable returns those of the given jobs that are cancelled,
-	// not yet settled and have no credit waiting to be paid (queued or
-	// refused), and locks them for this transaction. A job another
+	// not yet settled and have no money row waiting for the payer (queued
+	// or refused), and locks them for this transaction. A job another
 	// transaction has locked is passed over.
 	JobListSettleable(ctx context.Context, jobIDs []int64) ([]int64, error)
 	// JobSettleMany sets finished_at of the given cancelled, unsettled jobs.
@@ -74,6 +76,9 @@ type LifecycleTx interface {
 type JobCancelResult struct {
 	UnitsEnded     int // open units failed
 	TasksWithdrawn int // unsent tasks withdrawn
+	// Unchecked are the successful tasks the cancel left unjudged, now
+	// unchecked: ID, UnitID and HostID are set.
+	Unchecked []workunits.Task
 }
 
 // JobLifecycle is the lifecycle side of a job: retirement and webhook.

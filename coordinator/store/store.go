@@ -84,8 +84,8 @@ type Tx interface {
 	// JobListActive returns the ids of jobs still running, in id order.
 	JobListActive(ctx context.Context) ([]int64, error)
 	// JobListFinishable returns those of the given jobs that are active but
-	// have no open unit, no task in progress and no credit waiting to be
-	// paid (queued or refused), and locks them for this transaction. A job
+	// have no open unit, no task in progress and no money row (queued or
+	// refused), and locks them for this transaction. A job
 	// another transaction has locked is passed over: whoever holds it is
 	// finishing it.
 	JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, error)
@@ -122,26 +122,29 @@ type Tx interface {
 	// sweeping at once split the work instead of repeating it.
 	TaskUnitsOverdue(ctx context.Context, now time.Time, limit int) ([]int64, error)
 
-	// CreditQueueAdd queues valid tasks for payment.
-	CreditQueueAdd(ctx context.Context, credits []Credit) error
-	// CreditQueueTake removes up to limit credits from the queue, oldest
-	// task first, for this transaction to pay: if it rolls back they are
-	// queued again. Credits another transaction has taken are passed over.
-	CreditQueueTake(ctx context.Context, limit int) ([]Credit, error)
-	// CreditRefusedAdd sets aside credits the ledger refused, until their
-	// RetryAt. The caller has taken them from the queue or from here: a
-	// credit is queued or refused, never both.
-	CreditRefusedAdd(ctx context.Context, credits []RefusedCredit) error
-	// CreditRefusedTake removes up to limit refused credits whose RetryAt
-	// is not after now, oldest task first, for this transaction to retry:
-	// if it rolls back they stay refused. Credits another transaction has
+	// MoneyQueueAdd queues steps of tasks' rewards (reserve, post, void)
+	// for the payer, in the order given: each gets the next Seq. A task has
+	// at most one row of each kind, ever.
+	MoneyQueueAdd(ctx context.Context, moves []MoneyMove) error
+	// MoneyQueueTake removes up to limit rows from the queue, lowest Seq
+	// first and returned in Seq order, for this transaction to record: if
+	// it rolls back they are queued again. Rows another transaction has
 	// taken are passed over.
-	CreditRefusedTake(ctx context.Context, now time.Time, limit int) ([]RefusedCredit, error)
-	// CreditRefusedList returns up to limit refused credits, oldest task first.
-	CreditRefusedList(ctx context.Context, limit int) ([]RefusedCredit, error)
-	// CreditPayable reports whether a credit is queued or a refused one is
-	// due for retry at now.
-	CreditPayable(ctx context.Context, now time.Time) (bool, error)
+	MoneyQueueTake(ctx context.Context, limit int) ([]MoneyMove, error)
+	// MoneyRefusedAdd sets aside rows the ledger refused, until their
+	// RetryAt. The caller has taken them from the queue or from here: a row
+	// is queued or refused, never both.
+	MoneyRefusedAdd(ctx context.Context, moves []RefusedMoneyMove) error
+	// MoneyRefusedTake removes up to limit refused rows whose RetryAt is
+	// not after now, in Seq order, for this transaction to retry: if it
+	// rolls back they stay refused. Rows another transaction has taken are
+	// passed over.
+	MoneyRefusedTake(ctx context.Context, now time.Time, limit int) ([]RefusedMoneyMove, error)
+	// MoneyRefusedList returns up to limit refused rows, in Seq order.
+	MoneyRefusedList(ctx context.Context, limit int) ([]RefusedMoneyMove, error)
+	// MoneyPayable reports whether a row is queued or a refused one is due
+	// for retry at now.
+	MoneyPayable(ctx context.Context, now time.Time) (bool, error)
 
 	// LedgerRecordMany records balanced transactions, each once per key.
 	// recorded[i] is false if the same transaction was already recorded
@@ -155,6 +158,10 @@ type Tx interface {
 	// LedgerBalanceMany returns the balance of each given account; an
 	// account never used has none in the map, and so reads as 0.
 	LedgerBalanceMany(ctx context.Context, accounts []payouts.Account) (map[payouts.Account]int64, error)
+	// LedgerAccountSum sums the entries on account of the transactions
+	// whose key starts with keyPrefix: e.g. what a contributor was paid out
+	// is minus the sum of "settle:" entries on their inflight account.
+	LedgerAccountSum(ctx context.Context, account payouts.Account, keyPrefix string) (int64, error)
 	LedgerAudit(ctx context.Context) (LedgerAudit, error)
 
 	ContributorEarnings(ctx context.Context, contributorID int64) ([]HostEarnings, error)
@@ -171,18 +178,32 @@ func LedgerRecord(ctx context.Context, tx Tx, t payouts.Transaction, now time.Ti
 	return recorded[0], nil
 }
 
-// Credit is a valid task waiting to be paid its job's reward.
-type Credit struct {
+// MoneyKind is the step of a task's reward a money queue row records.
+type MoneyKind string
+
+const (
+	MoneyReserve MoneyKind = "reserve" // success reported: escrow → pending
+	MoneyPost    MoneyKind = "post"    // found valid: pending → available and fee
+	MoneyVoid    MoneyKind = "void"    // found invalid or unchecked: pending → escrow
+)
+
+// MoneyMove is one step of a task's reward waiting for the payer. Seq,
+// set by the store, orders the steps: a task's reserve comes before its
+// post or void.
+type MoneyMove struct {
+	Seq           int64
+	Kind          MoneyKind
 	TaskID        int64
 	JobID         int64
 	ContributorID int64
-	AmountMicros  int64
+	AmountMicros  int64 // the job's reward
+	FeeMicros     int64 // post only: the platform's part, fixed when queued
 }
 
-// RefusedCredit is a credit whose reward the ledger refused, kept aside
-// so that it neither blocks the credits behind it nor is forgotten.
-type RefusedCredit struct {
-	Credit
+// RefusedMoneyMove is a money queue row the ledger refused, kept aside so
+// that it neither blocks the rows behind it nor is forgotten.
+type RefusedMoneyMove struct {
+	MoneyMove
 	Reason    string    // the ledger's last refusal
 	Attempts  int       // refusals so far
 	RefusedAt time.Time // first refusal
@@ -289,6 +310,31 @@ func (b LedgerBatch) Recorded(written map[string]bool) []bool {
 	return out
 }
 
+// Overdrawable returns the accounts the given transactions may take below
+// zero: those that MayOwe and that only Overdraft transactions debit. An
+// account also debited by an ordinary transaction keeps its floor, so a
+// clawback's debt is never deepened by, say, a payout in the same batch.
+func Overdrawable(txs []payouts.Transaction) map[payouts.Account]bool {
+	out := map[payouts.Account]bool{}
+	ordinary := map[payouts.Account]bool{}
+	for _, t := range txs {
+		for _, e := range t.Entries {
+			if e.Amount >= 0 || !e.Account.MayOwe() {
+				continue
+			}
+			if t.Overdraft {
+				out[e.Account] = true
+			} else {
+				ordinary[e.Account] = true
+			}
+		}
+	}
+	for a := range ordinary {
+		delete(out, a)
+	}
+	return out
+}
+
 // Deltas sums what the given transactions move, per account, in account
 // order so that drivers lock balances in one order and never deadlock.
 func Deltas(txs []payouts.Transaction) (accounts []payouts.Account, amounts []int64) {
@@ -307,9 +353,10 @@ func Deltas(txs []payouts.Transaction) (accounts []payouts.Account, amounts []in
 }
 
 // CheckFloor refuses a batch that leaves an account below zero that may
-// not go there; after is the account's balance once delta is applied.
-func CheckFloor(account payouts.Account, delta, after int64) error {
-	if delta >= 0 || after >= 0 || account.MayGoNegative() {
+// not go there; after is the account's balance once delta is applied, and
+// overdraft says the batch may take it below zero (see Overdrawable).
+func CheckFloor(account payouts.Account, delta, after int64, overdraft bool) error {
+	if delta >= 0 || after >= 0 || account.MayGoNegative() || (overdraft && account.MayOwe()) {
 		return nil
 	}
 	return workunits.Errorf(workunits.EINSUFFICIENT, "%s has %s %s, %s needed",
@@ -426,7 +473,7 @@ type LedgerAudit struct {
 	Entries          int
 	Sum              int64    // of every entry: zero in a balanced ledger
 	Unbalanced       int      // transactions whose entries do not sum to zero
-	NegativeAccounts []string // accounts below zero that may not be
+	NegativeAccounts []string // accounts below zero that may not be (a contributor's available may: a debt)
 	StaleBalances    int      // running balances that differ from the sum of their entries
 }
 
@@ -444,5 +491,5 @@ type HostEarnings struct {
 	TasksInvalid  int
 	TasksPending  int   // reported, waiting for other replicas
 	PendingMicros int64 // what the pending tasks pay if found valid
-	EarnedMicros  int64 // paid for valid tasks
+	EarnedMicros  int64 // posted to the contributor for valid tasks, after fees
 }

@@ -113,8 +113,8 @@ func (t *Tx) JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, er
 		WHERE j.id = ANY($1) AND j.state = $2
 		  AND NOT EXISTS (SELECT 1 FROM units u WHERE u.job_id = j.id AND u.state = $3)
 		  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = $4)
-		  AND NOT EXISTS (SELECT 1 FROM credit_queue c WHERE c.job_id = j.id)
-		  AND NOT EXISTS (SELECT 1 FROM credits_refused r WHERE r.job_id = j.id)
+		  AND NOT EXISTS (SELECT 1 FROM money_queue q WHERE q.job_id = j.id)
+		  AND NOT EXISTS (SELECT 1 FROM money_refused r WHERE r.job_id = j.id)
 		ORDER BY j.id`+t.forUpdateSkipLocked(), jobIDs, workunits.JobActive, workunits.UnitOpen, workunits.TaskInProgress)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {

@@ -16,96 +16,105 @@ import (
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
-func (t *Tx) CreditQueueAdd(ctx context.Context, credits []store.Credit) error {
-	if len(credits) == 0 {
+func (t *Tx) MoneyQueueAdd(ctx context.Context, moves []store.MoneyMove) error {
+	if len(moves) == 0 {
 		return nil
 	}
-	tasks, jobs, contributors, amounts := make([]int64, len(credits)), make([]int64, len(credits)), make([]int64, len(credits)), make([]int64, len(credits))
-	for i, c := range credits {
-		tasks[i], jobs[i], contributors[i], amounts[i] = c.TaskID, c.JobID, c.ContributorID, c.AmountMicros
+	n := len(moves)
+	kinds := make([]string, n)
+	tasks, jobs, contributors, amounts, fees := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, m := range moves {
+		kinds[i], tasks[i], jobs[i], contributors[i], amounts[i], fees[i] = string(m.Kind), m.TaskID, m.JobID, m.ContributorID, m.AmountMicros, m.FeeMicros
 	}
-	if _, err := t.tx.Exec(ctx, `INSERT INTO credit_queue (task_id, job_id, contributor_id, amount_micros)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])`, tasks, jobs, contributors, amounts); err != nil {
-		return fmt.Errorf("queueing %d credits: %w", len(credits), err)
+	// ORDER BY the input's ordinality: seq is drawn in that order.
+	if _, err := t.tx.Exec(ctx, `INSERT INTO money_queue (kind, task_id, job_id, contributor_id, amount_micros, fee_micros)
+		SELECT kind, task_id, job_id, contributor_id, amount_micros, fee_micros
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+			WITH ORDINALITY AS m(kind, task_id, job_id, contributor_id, amount_micros, fee_micros, i)
+		ORDER BY i`, kinds, tasks, jobs, contributors, amounts, fees); err != nil {
+		return fmt.Errorf("queueing %d money rows: %w", n, err)
 	}
 	return nil
 }
 
-// CreditQueueTake claims rows with SKIP LOCKED, so payers on several
+const moneyColumns = `seq, kind, task_id, job_id, contributor_id, amount_micros, fee_micros`
+
+// MoneyQueueTake claims rows with SKIP LOCKED, so payers on several
 // coordinators take disjoint batches.
-func (t *Tx) CreditQueueTake(ctx context.Context, limit int) ([]store.Credit, error) {
-	rows, _ := t.tx.Query(ctx, `DELETE FROM credit_queue WHERE task_id IN (
-			SELECT task_id FROM credit_queue ORDER BY task_id LIMIT $1 FOR UPDATE SKIP LOCKED)
-		RETURNING task_id, job_id, contributor_id, amount_micros`, limit)
-	credits, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Credit, error) {
-		var c store.Credit
-		err := row.Scan(&c.TaskID, &c.JobID, &c.ContributorID, &c.AmountMicros)
-		return c, err
+func (t *Tx) MoneyQueueTake(ctx context.Context, limit int) ([]store.MoneyMove, error) {
+	rows, _ := t.tx.Query(ctx, `DELETE FROM money_queue WHERE seq IN (
+			SELECT seq FROM money_queue ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING `+moneyColumns, limit)
+	moves, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.MoneyMove, error) {
+		var m store.MoneyMove
+		err := row.Scan(&m.Seq, &m.Kind, &m.TaskID, &m.JobID, &m.ContributorID, &m.AmountMicros, &m.FeeMicros)
+		return m, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("taking credits to pay: %w", err)
+		return nil, fmt.Errorf("taking money rows to record: %w", err)
 	}
-	slices.SortFunc(credits, func(a, b store.Credit) int { return cmp.Compare(a.TaskID, b.TaskID) })
-	return credits, nil
+	slices.SortFunc(moves, func(a, b store.MoneyMove) int { return cmp.Compare(a.Seq, b.Seq) })
+	return moves, nil
 }
 
-func (t *Tx) CreditRefusedAdd(ctx context.Context, credits []store.RefusedCredit) error {
-	if len(credits) == 0 {
+func (t *Tx) MoneyRefusedAdd(ctx context.Context, moves []store.RefusedMoneyMove) error {
+	if len(moves) == 0 {
 		return nil
 	}
-	n := len(credits)
-	tasks, jobs, contributors, amounts := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	n := len(moves)
+	seqs, kinds := make([]int64, n), make([]string, n)
+	tasks, jobs, contributors, amounts, fees := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	reasons, attempts, refused, retry := make([]string, n), make([]int32, n), make([]time.Time, n), make([]time.Time, n)
-	for i, c := range credits {
-		tasks[i], jobs[i], contributors[i], amounts[i] = c.TaskID, c.JobID, c.ContributorID, c.AmountMicros
-		reasons[i], attempts[i], refused[i], retry[i] = c.Reason, int32(c.Attempts), ts(c.RefusedAt), ts(c.RetryAt)
+	for i, m := range moves {
+		seqs[i], kinds[i], tasks[i], jobs[i], contributors[i], amounts[i], fees[i] = m.Seq, string(m.Kind), m.TaskID, m.JobID, m.ContributorID, m.AmountMicros, m.FeeMicros
+		reasons[i], attempts[i], refused[i], retry[i] = m.Reason, int32(m.Attempts), ts(m.RefusedAt), ts(m.RetryAt)
 	}
-	if _, err := t.tx.Exec(ctx, `INSERT INTO credits_refused (task_id, job_id, contributor_id, amount_micros,
-			reason, attempts, refused_at, retry_at)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
-			$5::text[], $6::integer[], $7::timestamptz[], $8::timestamptz[])`,
-		tasks, jobs, contributors, amounts, reasons, attempts, refused, retry); err != nil {
-		return fmt.Errorf("setting aside %d refused credits: %w", n, err)
+	if _, err := t.tx.Exec(ctx, `INSERT INTO money_refused (`+refusedColumns+`)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+			$8::text[], $9::integer[], $10::timestamptz[], $11::timestamptz[])`,
+		seqs, kinds, tasks, jobs, contributors, amounts, fees, reasons, attempts, refused, retry); err != nil {
+		return fmt.Errorf("setting aside %d refused money rows: %w", n, err)
 	}
 	return nil
 }
 
-const refusedColumns = `task_id, job_id, contributor_id, amount_micros, reason, attempts, refused_at, retry_at`
+const refusedColumns = moneyColumns + `, reason, attempts, refused_at, retry_at`
 
-func scanRefused(row pgx.CollectableRow) (store.RefusedCredit, error) {
-	var c store.RefusedCredit
-	err := row.Scan(&c.TaskID, &c.JobID, &c.ContributorID, &c.AmountMicros, &c.Reason, &c.Attempts, &c.RefusedAt, &c.RetryAt)
-	c.RefusedAt, c.RetryAt = c.RefusedAt.UTC(), c.RetryAt.UTC()
-	return c, err
+func scanRefused(row pgx.CollectableRow) (store.RefusedMoneyMove, error) {
+	var m store.RefusedMoneyMove
+	err := row.Scan(&m.Seq, &m.Kind, &m.TaskID, &m.JobID, &m.ContributorID, &m.AmountMicros, &m.FeeMicros,
+		&m.Reason, &m.Attempts, &m.RefusedAt, &m.RetryAt)
+	m.RefusedAt, m.RetryAt = m.RefusedAt.UTC(), m.RetryAt.UTC()
+	return m, err
 }
 
-// CreditRefusedTake claims rows with SKIP LOCKED, as CreditQueueTake does.
-func (t *Tx) CreditRefusedTake(ctx context.Context, now time.Time, limit int) ([]store.RefusedCredit, error) {
-	rows, _ := t.tx.Query(ctx, `DELETE FROM credits_refused WHERE task_id IN (
-			SELECT task_id FROM credits_refused WHERE retry_at <= $1 ORDER BY task_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+// MoneyRefusedTake claims rows with SKIP LOCKED, as MoneyQueueTake does.
+func (t *Tx) MoneyRefusedTake(ctx context.Context, now time.Time, limit int) ([]store.RefusedMoneyMove, error) {
+	rows, _ := t.tx.Query(ctx, `DELETE FROM money_refused WHERE seq IN (
+			SELECT seq FROM money_refused WHERE retry_at <= $1 ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
 		RETURNING `+refusedColumns, ts(now), limit)
-	credits, err := pgx.CollectRows(rows, scanRefused)
+	moves, err := pgx.CollectRows(rows, scanRefused)
 	if err != nil {
-		return nil, fmt.Errorf("taking refused credits to retry: %w", err)
+		return nil, fmt.Errorf("taking refused money rows to retry: %w", err)
 	}
-	slices.SortFunc(credits, func(a, b store.RefusedCredit) int { return cmp.Compare(a.TaskID, b.TaskID) })
-	return credits, nil
+	slices.SortFunc(moves, func(a, b store.RefusedMoneyMove) int { return cmp.Compare(a.Seq, b.Seq) })
+	return moves, nil
 }
 
-func (t *Tx) CreditRefusedList(ctx context.Context, limit int) ([]store.RefusedCredit, error) {
-	rows, _ := t.tx.Query(ctx, `SELECT `+refusedColumns+` FROM credits_refused ORDER BY task_id LIMIT $1`, limit)
-	credits, err := pgx.CollectRows(rows, scanRefused)
+func (t *Tx) MoneyRefusedList(ctx context.Context, limit int) ([]store.RefusedMoneyMove, error) {
+	rows, _ := t.tx.Query(ctx, `SELECT `+refusedColumns+` FROM money_refused ORDER BY seq LIMIT $1`, limit)
+	moves, err := pgx.CollectRows(rows, scanRefused)
 	if err != nil {
-		return nil, fmt.Errorf("listing refused credits: %w", err)
+		return nil, fmt.Errorf("listing refused money rows: %w", err)
 	}
-	return credits, nil
+	return moves, nil
 }
 
-func (t *Tx) CreditPayable(ctx context.Context, now time.Time) (bool, error) {
+func (t *Tx) MoneyPayable(ctx context.Context, now time.Time) (bool, error) {
 	var payable bool
-	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM credit_queue)
-		OR EXISTS (SELECT 1 FROM credits_refused WHERE retry_at <= $1)`, ts(now)).Scan(&payable); err != nil {
-		return false, fmt.Errorf("looking for credits to pay: %w", err)
+	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM money_queue)
+		OR EXISTS (SELECT 1 FROM money_refused WHERE retry_at <= $1)`, ts(now)).Scan(&payable); err != nil {
+		return false, fmt.Errorf("looking for money rows to record: %w", err)
 	}
 	return payable, nil
 }
@@ -191,8 +200,9 @@ func (t *Tx) LedgerRecordMany(ctx context.Context, txs []payouts.Transaction, no
 	}); err != nil {
 		return nil, fmt.Errorf("updating balances: %w", err)
 	}
+	overdraft := store.Overdrawable(fresh)
 	for i, a := range accounts {
-		if err := store.CheckFloor(a, deltas[i], after[a]); err != nil {
+		if err := store.CheckFloor(a, deltas[i], after[a], overdraft[a]); err != nil {
 			return nil, err
 		}
 	}
@@ -273,6 +283,16 @@ func (t *Tx) LedgerBalanceMany(ctx context.Context, accounts []payouts.Account) 
 	return out, nil
 }
 
+func (t *Tx) LedgerAccountSum(ctx context.Context, account payouts.Account, keyPrefix string) (int64, error) {
+	var sum int64
+	if err := t.tx.QueryRow(ctx, `SELECT coalesce(sum(e.amount), 0)::bigint FROM ledger_entries e
+		JOIN ledger_transactions lt ON lt.id = e.transaction_id
+		WHERE e.account = $1 AND starts_with(lt.key, $2)`, account, keyPrefix).Scan(&sum); err != nil {
+		return 0, fmt.Errorf("summing %s* entries of %s: %w", keyPrefix, account, err)
+	}
+	return sum, nil
+}
+
 func (t *Tx) LedgerAudit(ctx context.Context) (store.LedgerAudit, error) {
 	var a store.LedgerAudit
 	if err := t.tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM ledger_transactions), count(*), coalesce(sum(amount), 0)::bigint
@@ -297,26 +317,32 @@ func (t *Tx) LedgerAudit(ctx context.Context) (store.LedgerAudit, error) {
 		return a, fmt.Errorf("finding negative accounts: %w", err)
 	}
 	for _, acct := range negative {
-		if !acct.MayGoNegative() {
+		if !acct.MayGoNegative() && !acct.MayOwe() {
 			a.NegativeAccounts = append(a.NegativeAccounts, string(acct))
 		}
 	}
 	return a, nil
 }
 
+// ContributorEarnings counts as earned what the ledger posted to the
+// contributor for each valid task (after fees; the old one-step reward
+// counts too), so a reward refused or still queued is not earned yet.
 func (t *Tx) ContributorEarnings(ctx context.Context, contributorID int64) ([]store.HostEarnings, error) {
 	rows, err := t.tx.Query(ctx, `SELECT h.id, h.name, h.last_contact_at,
 			count(*) FILTER (WHERE t.validate_state = 'valid'),
 			count(*) FILTER (WHERE t.validate_state = 'invalid'),
 			count(*) FILTER (WHERE t.validate_state IN ('pending', 'inconclusive') AND u.state = 'open'),
 			coalesce(sum(j.reward_micros) FILTER (WHERE t.validate_state IN ('pending', 'inconclusive') AND u.state = 'open'), 0)::bigint,
-			coalesce(sum(j.reward_micros) FILTER (WHERE t.validate_state = 'valid'), 0)::bigint
+			coalesce((SELECT sum(e.amount) FROM tasks pt
+				JOIN ledger_transactions lt ON lt.key IN ('post:task:' || pt.id, 'reward:task:' || pt.id)
+				JOIN ledger_entries e ON e.transaction_id = lt.id AND e.account = $2
+				WHERE pt.host_id = h.id AND pt.validate_state = 'valid'), 0)::bigint
 		FROM hosts h
 		LEFT JOIN tasks t ON t.host_id = h.id AND t.outcome = 'success'
 		LEFT JOIN units u ON u.id = t.unit_id
 		LEFT JOIN jobs j ON j.id = u.job_id
 		WHERE h.contributor_id = $1
-		GROUP BY h.id ORDER BY h.id`, contributorID)
+		GROUP BY h.id ORDER BY h.id`, contributorID, payouts.ContributorAvailable(contributorID))
 	if err != nil {
 		return nil, fmt.Errorf("summing earnings of contributor %d: %w", contributorID, err)
 	}

@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,8 +43,8 @@ func (t *Tx) JobCancel(ctx context.Context, id int64, reason string) (store.JobC
 	}
 	// Every unit is locked, done ones too: a report on a late replica of
 	// a done unit locks its unit before it reads the job, so it either
-	// commits (and queues its credit) before this cancel looks for credits
-	// owed, or waits and then sees the job cancelled.
+	// commits (and queues its money rows) before this cancel looks for
+	// results to void, or waits and then sees the job cancelled.
 	if _, err := t.tx.Exec(ctx, `SELECT id FROM units WHERE job_id = $1 ORDER BY id FOR UPDATE`, id); err != nil {
 		return r, fmt.Errorf("locking the units of job %d: %w", id, err)
 	}
@@ -58,6 +60,18 @@ func (t *Tx) JobCancel(ctx context.Context, id int64, reason string) (store.JobC
 		return r, fmt.Errorf("withdrawing the unsent tasks of job %d: %w", id, err)
 	}
 	r.TasksWithdrawn = int(tag.RowsAffected())
+	rows, _ := t.tx.Query(ctx, `UPDATE tasks SET validate_state = $1 WHERE job_id = $2 AND outcome = $3 AND validate_state IN ($4, $5)
+		RETURNING id, unit_id, host_id`,
+		workunits.ValidateUnchecked, id, workunits.OutcomeSuccess, workunits.ValidatePending, workunits.ValidateInconclusive)
+	r.Unchecked, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (workunits.Task, error) {
+		var tk workunits.Task
+		err := row.Scan(&tk.ID, &tk.UnitID, &tk.HostID)
+		return tk, err
+	})
+	if err != nil {
+		return r, fmt.Errorf("ending the judging of job %d's results: %w", id, err)
+	}
+	slices.SortFunc(r.Unchecked, func(a, b workunits.Task) int { return cmp.Compare(a.ID, b.ID) })
 	return r, nil
 }
 
@@ -77,8 +91,8 @@ func (t *Tx) JobListSettleable(ctx context.Context, jobIDs []int64) ([]int64, er
 	}
 	rows, _ := t.tx.Query(ctx, `SELECT j.id FROM jobs j
 		WHERE j.id = ANY($1) AND j.state = $2 AND j.finished_at IS NULL
-		  AND NOT EXISTS (SELECT 1 FROM credit_queue c WHERE c.job_id = j.id)
-		  AND NOT EXISTS (SELECT 1 FROM credits_refused r WHERE r.job_id = j.id)
+		  AND NOT EXISTS (SELECT 1 FROM money_queue q WHERE q.job_id = j.id)
+		  AND NOT EXISTS (SELECT 1 FROM money_refused r WHERE r.job_id = j.id)
 		ORDER BY j.id`+t.forUpdateSkipLocked(), jobIDs, workunits.JobCancelled)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {

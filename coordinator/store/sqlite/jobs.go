@@ -126,8 +126,8 @@ func (t *Tx) JobListFinishable(ctx context.Context, jobIDs []int64) ([]int64, er
 			WHERE j.id IN (`+placeholders(len(ids))+`) AND j.state = ?
 			  AND NOT EXISTS (SELECT 1 FROM units u WHERE u.job_id = j.id AND u.state = ?)
 			  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = ?)
-			  AND NOT EXISTS (SELECT 1 FROM credit_queue c WHERE c.job_id = j.id)
-			  AND NOT EXISTS (SELECT 1 FROM credits_refused r WHERE r.job_id = j.id)
+			  AND NOT EXISTS (SELECT 1 FROM money_queue q WHERE q.job_id = j.id)
+			  AND NOT EXISTS (SELECT 1 FROM money_refused r WHERE r.job_id = j.id)
 			ORDER BY j.id`, args...)
 		out = append(out, found...)
 		return err

@@ -15,113 +15,91 @@ import (
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
-func (t *Tx) CreditQueueAdd(ctx context.Context, credits []store.Credit) error {
-	if len(credits) == 0 {
+func (t *Tx) MoneyQueueAdd(ctx context.Context, moves []store.MoneyMove) error {
+	if len(moves) == 0 {
 		return nil
 	}
-	insert, err := t.stmt(ctx, `INSERT INTO credit_queue (task_id, job_id, contributor_id, amount_micros) VALUES (?, ?, ?, ?)`)
+	insert, err := t.stmt(ctx, `INSERT INTO money_queue (kind, task_id, job_id, contributor_id, amount_micros, fee_micros)
+		VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
-	for _, c := range credits {
-		if _, err := insert.ExecContext(ctx, c.TaskID, c.JobID, c.ContributorID, c.AmountMicros); err != nil {
-			return fmt.Errorf("queueing credit of task %d: %w", c.TaskID, err)
+	for _, m := range moves {
+		if _, err := insert.ExecContext(ctx, m.Kind, m.TaskID, m.JobID, m.ContributorID, m.AmountMicros, m.FeeMicros); err != nil {
+			return fmt.Errorf("queueing the %s of task %d: %w", m.Kind, m.TaskID, err)
 		}
 	}
 	return nil
 }
 
-func (t *Tx) CreditQueueTake(ctx context.Context, limit int) ([]store.Credit, error) {
-	rows, err := t.tx.QueryContext(ctx, `DELETE FROM credit_queue WHERE task_id IN (
-			SELECT task_id FROM credit_queue ORDER BY task_id LIMIT ?)
-		RETURNING task_id, job_id, contributor_id, amount_micros`, limit)
+const moneyColumns = `seq, kind, task_id, job_id, contributor_id, amount_micros, fee_micros`
+
+func (t *Tx) MoneyQueueTake(ctx context.Context, limit int) ([]store.MoneyMove, error) {
+	moves, err := collect(ctx, t, func(row scanner) (store.MoneyMove, error) {
+		var m store.MoneyMove
+		err := row.Scan(&m.Seq, &m.Kind, &m.TaskID, &m.JobID, &m.ContributorID, &m.AmountMicros, &m.FeeMicros)
+		return m, err
+	}, `DELETE FROM money_queue WHERE seq IN (SELECT seq FROM money_queue ORDER BY seq LIMIT ?)
+		RETURNING `+moneyColumns, limit)
 	if err != nil {
-		return nil, fmt.Errorf("taking credits to pay: %w", err)
+		return nil, fmt.Errorf("taking money rows to record: %w", err)
 	}
-	defer rows.Close()
-	var credits []store.Credit
-	for rows.Next() {
-		var c store.Credit
-		if err := rows.Scan(&c.TaskID, &c.JobID, &c.ContributorID, &c.AmountMicros); err != nil {
-			return nil, fmt.Errorf("taking credits to pay: %w", err)
-		}
-		credits = append(credits, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("taking credits to pay: %w", err)
-	}
-	slices.SortFunc(credits, func(a, b store.Credit) int { return cmp.Compare(a.TaskID, b.TaskID) })
-	return credits, nil
+	slices.SortFunc(moves, func(a, b store.MoneyMove) int { return cmp.Compare(a.Seq, b.Seq) })
+	return moves, nil
 }
 
-func (t *Tx) CreditRefusedAdd(ctx context.Context, credits []store.RefusedCredit) error {
-	if len(credits) == 0 {
+func (t *Tx) MoneyRefusedAdd(ctx context.Context, moves []store.RefusedMoneyMove) error {
+	if len(moves) == 0 {
 		return nil
 	}
-	insert, err := t.stmt(ctx, `INSERT INTO credits_refused (task_id, job_id, contributor_id, amount_micros,
-		reason, attempts, refused_at, retry_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := t.stmt(ctx, `INSERT INTO money_refused (`+refusedColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
-	for _, c := range credits {
-		if _, err := insert.ExecContext(ctx, c.TaskID, c.JobID, c.ContributorID, c.AmountMicros,
-			c.Reason, c.Attempts, c.RefusedAt.UnixMilli(), c.RetryAt.UnixMilli()); err != nil {
-			return fmt.Errorf("setting aside the refused credit of task %d: %w", c.TaskID, err)
+	for _, m := range moves {
+		if _, err := insert.ExecContext(ctx, m.Seq, m.Kind, m.TaskID, m.JobID, m.ContributorID, m.AmountMicros, m.FeeMicros,
+			m.Reason, m.Attempts, m.RefusedAt.UnixMilli(), m.RetryAt.UnixMilli()); err != nil {
+			return fmt.Errorf("setting aside the refused %s of task %d: %w", m.Kind, m.TaskID, err)
 		}
 	}
 	return nil
 }
 
-const refusedColumns = `task_id, job_id, contributor_id, amount_micros, reason, attempts, refused_at, retry_at`
+const refusedColumns = moneyColumns + `, reason, attempts, refused_at, retry_at`
 
-func scanRefused(rows *sql.Rows) ([]store.RefusedCredit, error) {
-	defer rows.Close()
-	var out []store.RefusedCredit
-	for rows.Next() {
-		var c store.RefusedCredit
-		var refused, retry int64
-		if err := rows.Scan(&c.TaskID, &c.JobID, &c.ContributorID, &c.AmountMicros, &c.Reason, &c.Attempts,
-			&refused, &retry); err != nil {
-			return nil, err
-		}
-		c.RefusedAt, c.RetryAt = time.UnixMilli(refused).UTC(), time.UnixMilli(retry).UTC()
-		out = append(out, c)
-	}
-	return out, rows.Err()
+func scanRefused(row scanner) (store.RefusedMoneyMove, error) {
+	var m store.RefusedMoneyMove
+	var refused, retry int64
+	err := row.Scan(&m.Seq, &m.Kind, &m.TaskID, &m.JobID, &m.ContributorID, &m.AmountMicros, &m.FeeMicros,
+		&m.Reason, &m.Attempts, &refused, &retry)
+	m.RefusedAt, m.RetryAt = time.UnixMilli(refused).UTC(), time.UnixMilli(retry).UTC()
+	return m, err
 }
 
-func (t *Tx) CreditRefusedTake(ctx context.Context, now time.Time, limit int) ([]store.RefusedCredit, error) {
-	rows, err := t.tx.QueryContext(ctx, `DELETE FROM credits_refused WHERE task_id IN (
-			SELECT task_id FROM credits_refused WHERE retry_at <= ? ORDER BY task_id LIMIT ?)
+func (t *Tx) MoneyRefusedTake(ctx context.Context, now time.Time, limit int) ([]store.RefusedMoneyMove, error) {
+	moves, err := collect(ctx, t, scanRefused, `DELETE FROM money_refused WHERE seq IN (
+			SELECT seq FROM money_refused WHERE retry_at <= ? ORDER BY seq LIMIT ?)
 		RETURNING `+refusedColumns, now.UnixMilli(), limit)
 	if err != nil {
-		return nil, fmt.Errorf("taking refused credits to retry: %w", err)
+		return nil, fmt.Errorf("taking refused money rows to retry: %w", err)
 	}
-	credits, err := scanRefused(rows)
-	if err != nil {
-		return nil, fmt.Errorf("taking refused credits to retry: %w", err)
-	}
-	slices.SortFunc(credits, func(a, b store.RefusedCredit) int { return cmp.Compare(a.TaskID, b.TaskID) })
-	return credits, nil
+	slices.SortFunc(moves, func(a, b store.RefusedMoneyMove) int { return cmp.Compare(a.Seq, b.Seq) })
+	return moves, nil
 }
 
-func (t *Tx) CreditRefusedList(ctx context.Context, limit int) ([]store.RefusedCredit, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+refusedColumns+` FROM credits_refused ORDER BY task_id LIMIT ?`, limit)
+func (t *Tx) MoneyRefusedList(ctx context.Context, limit int) ([]store.RefusedMoneyMove, error) {
+	moves, err := collect(ctx, t, scanRefused, `SELECT `+refusedColumns+` FROM money_refused ORDER BY seq LIMIT ?`, limit)
 	if err != nil {
-		return nil, fmt.Errorf("listing refused credits: %w", err)
+		return nil, fmt.Errorf("listing refused money rows: %w", err)
 	}
-	credits, err := scanRefused(rows)
-	if err != nil {
-		return nil, fmt.Errorf("listing refused credits: %w", err)
-	}
-	return credits, nil
+	return moves, nil
 }
 
-func (t *Tx) CreditPayable(ctx context.Context, now time.Time) (bool, error) {
+func (t *Tx) MoneyPayable(ctx context.Context, now time.Time) (bool, error) {
 	var payable bool
-	if err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM credit_queue)
-		OR EXISTS (SELECT 1 FROM credits_refused WHERE retry_at <= ?)`, now.UnixMilli()).Scan(&payable); err != nil {
-		return false, fmt.Errorf("looking for credits to pay: %w", err)
+	if err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM money_queue)
+		OR EXISTS (SELECT 1 FROM money_refused WHERE retry_at <= ?)`, now.UnixMilli()).Scan(&payable); err != nil {
+		return false, fmt.Errorf("looking for money rows to record: %w", err)
 	}
 	return payable, nil
 }
@@ -158,15 +136,16 @@ func (t *Tx) LedgerRecordMany(ctx context.Context, txs []payouts.Transaction, no
 		}
 	}
 	accounts, deltas := store.Deltas(fresh)
+	overdraft := store.Overdrawable(fresh)
 	for i, a := range accounts {
-		if deltas[i] >= 0 || a.MayGoNegative() {
+		if deltas[i] >= 0 || a.MayGoNegative() || overdraft[a] {
 			continue
 		}
 		balance, err := t.LedgerBalance(ctx, a)
 		if err != nil {
 			return nil, err
 		}
-		if err := store.CheckFloor(a, deltas[i], balance+deltas[i]); err != nil {
+		if err := store.CheckFloor(a, deltas[i], balance+deltas[i], false); err != nil {
 			return nil, err
 		}
 	}
@@ -293,6 +272,16 @@ func (t *Tx) LedgerBalanceMany(ctx context.Context, accounts []payouts.Account) 
 	return out, rows.Err()
 }
 
+func (t *Tx) LedgerAccountSum(ctx context.Context, account payouts.Account, keyPrefix string) (int64, error) {
+	var sum int64
+	if err := t.tx.QueryRowContext(ctx, `SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e
+		JOIN ledger_transactions lt ON lt.id = e.transaction_id
+		WHERE e.account = ? AND substr(lt.key, 1, length(?)) = ?`, account, keyPrefix, keyPrefix).Scan(&sum); err != nil {
+		return 0, fmt.Errorf("summing %s* entries of %s: %w", keyPrefix, account, err)
+	}
+	return sum, nil
+}
+
 func (t *Tx) LedgerAudit(ctx context.Context) (store.LedgerAudit, error) {
 	var a store.LedgerAudit
 	if err := t.tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM ledger_transactions), count(*), coalesce(sum(amount), 0)
@@ -319,26 +308,32 @@ func (t *Tx) LedgerAudit(ctx context.Context) (store.LedgerAudit, error) {
 		if err := rows.Scan(&acct, &sum); err != nil {
 			return a, fmt.Errorf("scanning account: %w", err)
 		}
-		if !acct.MayGoNegative() {
+		if !acct.MayGoNegative() && !acct.MayOwe() {
 			a.NegativeAccounts = append(a.NegativeAccounts, string(acct))
 		}
 	}
 	return a, rows.Err()
 }
 
+// ContributorEarnings counts as earned what the ledger posted to the
+// contributor for each valid task (after fees; the old one-step reward
+// counts too), so a reward refused or still queued is not earned yet.
 func (t *Tx) ContributorEarnings(ctx context.Context, contributorID int64) ([]store.HostEarnings, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT h.id, h.name, h.last_contact_at,
 			count(CASE WHEN t.validate_state = 'valid' THEN 1 END),
 			count(CASE WHEN t.validate_state = 'invalid' THEN 1 END),
 			count(CASE WHEN t.outcome = 'success' AND t.validate_state IN ('pending', 'inconclusive') AND u.state = 'open' THEN 1 END),
 			coalesce(sum(CASE WHEN t.outcome = 'success' AND t.validate_state IN ('pending', 'inconclusive') AND u.state = 'open' THEN j.reward_micros END), 0),
-			coalesce(sum(CASE WHEN t.validate_state = 'valid' THEN j.reward_micros END), 0)
+			coalesce((SELECT sum(e.amount) FROM tasks pt
+				JOIN ledger_transactions lt ON lt.key IN ('post:task:' || pt.id, 'reward:task:' || pt.id)
+				JOIN ledger_entries e ON e.transaction_id = lt.id AND e.account = ?
+				WHERE pt.host_id = h.id AND pt.validate_state = 'valid'), 0)
 		FROM hosts h
 		LEFT JOIN tasks t ON t.host_id = h.id AND t.outcome = 'success'
 		LEFT JOIN units u ON u.id = t.unit_id
 		LEFT JOIN jobs j ON j.id = u.job_id
 		WHERE h.contributor_id = ?
-		GROUP BY h.id ORDER BY h.id`, contributorID)
+		GROUP BY h.id ORDER BY h.id`, payouts.ContributorAvailable(contributorID), contributorID)
 	if err != nil {
 		return nil, fmt.Errorf("summing earnings of contributor %d: %w", contributorID, err)
 	}

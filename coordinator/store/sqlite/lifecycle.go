@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
@@ -41,6 +43,17 @@ func (t *Tx) JobCancel(ctx context.Context, id int64, reason string) (store.JobC
 	}
 	n, _ = res.RowsAffected()
 	r.TasksWithdrawn = int(n)
+	r.Unchecked, err = collect(ctx, t, func(row scanner) (workunits.Task, error) {
+		var tk workunits.Task
+		err := row.Scan(&tk.ID, &tk.UnitID, &tk.HostID)
+		return tk, err
+	}, `UPDATE tasks SET validate_state = ? WHERE job_id = ? AND outcome = ? AND validate_state IN (?, ?)
+		RETURNING id, unit_id, host_id`,
+		workunits.ValidateUnchecked, id, workunits.OutcomeSuccess, workunits.ValidatePending, workunits.ValidateInconclusive)
+	if err != nil {
+		return r, fmt.Errorf("ending the judging of job %d's results: %w", id, err)
+	}
+	slices.SortFunc(r.Unchecked, func(a, b workunits.Task) int { return cmp.Compare(a.ID, b.ID) })
 	return r, nil
 }
 
@@ -59,8 +72,8 @@ func (t *Tx) JobListSettleable(ctx context.Context, jobIDs []int64) ([]int64, er
 		args := append(int64Args(ids), workunits.JobCancelled)
 		found, err := t.int64s(ctx, `SELECT j.id FROM jobs j
 			WHERE j.id IN (`+placeholders(len(ids))+`) AND j.state = ? AND j.finished_at IS NULL
-			  AND NOT EXISTS (SELECT 1 FROM credit_queue c WHERE c.job_id = j.id)
-			  AND NOT EXISTS (SELECT 1 FROM credits_refused r WHERE r.job_id = j.id)
+			  AND NOT EXISTS (SELECT 1 FROM money_queue q WHERE q.job_id = j.id)
+			  AND NOT EXISTS (SELECT 1 FROM money_refused r WHERE r.job_id = j.id)
 			ORDER BY j.id`, args...)
 		out = append(out, found...)
 		return err

@@ -1,10 +1,12 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
+	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -52,11 +54,23 @@ func testContributorEarnings(t *testing.T, newStore func(*testing.T) store.Store
 				reported(b.Tasks[0][1], h2.ID, success, valid, cpu),
 			)
 			f.UpdateUnits(withState(a.Units[1], workunits.UnitDone))
-			return nil
+			// Earned is what the ledger posted: h1's valid task less a fee,
+			// h2's under the old one-step reward key. Stranger's is not
+			// counted, nor would a valid task be whose post is still queued.
+			reward := payouts.Transaction{Key: fmt.Sprintf("reward:task:%d", b.Tasks[0][1].ID), Entries: []payouts.Entry{
+				{Account: payouts.JobEscrow(b.Job.ID), Amount: -50}, {Account: payouts.ContributorAvailable(c.ID), Amount: 50}}}
+			_, err := tx.LedgerRecordMany(t.Context(), []payouts.Transaction{
+				payouts.Fund(a.Job.ProjectID, 5000, "r"), payouts.Fund(b.Job.ProjectID, 50, "r"),
+				payouts.Escrow(a.Job.ID, a.Job.ProjectID, 5000), payouts.Escrow(b.Job.ID, b.Job.ProjectID, 50),
+				payouts.Reserve(a.Tasks[0][0].ID, a.Job.ID, c.ID, 1000), payouts.Post(a.Tasks[0][0].ID, c.ID, 1000, 25),
+				reward,
+				payouts.Reserve(a.Tasks[0][2].ID, a.Job.ID, c.ID+1, 1000), payouts.Post(a.Tasks[0][2].ID, c.ID+1, 1000, 0),
+			}, t0)
+			return err
 		})
 		want := []store.HostEarnings{
 			{HostID: h1.ID, HostName: h1.Name, LastContactAt: touched, TasksValid: 1, TasksInvalid: 1, TasksPending: 2,
-				PendingMicros: 1000 + 50, EarnedMicros: 1000},
+				PendingMicros: 1000 + 50, EarnedMicros: 975},
 			{HostID: h2.ID, HostName: h2.Name, LastContactAt: t0, TasksValid: 1, EarnedMicros: 50},
 			{HostID: flaky.ID, HostName: flaky.Name, LastContactAt: t0},
 			{HostID: fresh.ID, HostName: fresh.Name, LastContactAt: t0}, // no tasks at all

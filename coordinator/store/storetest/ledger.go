@@ -112,7 +112,7 @@ func testLedger(t *testing.T, newStore func(*testing.T) store.Store) {
 
 	t.Run("ManyEntries", func(t *testing.T) {
 		s := setup(t, newStore)
-		c1, c2 := payouts.ContributorAvailable(1), payouts.ContributorAvailable(2)
+		c1, c2 := payouts.ContributorPending(1), payouts.ContributorPending(2)
 		txs := []payouts.Transaction{
 			payouts.Fund(project, 1000, "r1"),
 			payouts.Escrow(job, project, 600),
@@ -214,7 +214,7 @@ func testLedger(t *testing.T, newStore func(*testing.T) store.Store) {
 	})
 
 	t.Run("Many", func(t *testing.T) {
-		c1, c2 := payouts.ContributorAvailable(1), payouts.ContributorAvailable(2)
+		c1, c2 := payouts.ContributorPending(1), payouts.ContributorPending(2)
 		setupFunded := func(t *testing.T) store.Store {
 			s := setup(t, newStore)
 			for _, lt := range []payouts.Transaction{payouts.Fund(project, 1000, "r1"), payouts.Escrow(job, project, 300)} {
@@ -233,7 +233,7 @@ func testLedger(t *testing.T, newStore func(*testing.T) store.Store) {
 			return got, err
 		}
 		reward := func(task, contributor, amount int64) payouts.Transaction {
-			return payouts.Reward(task, job, contributor, amount)
+			return payouts.Reserve(task, job, contributor, amount)
 		}
 
 		t.Run("RewardsAndRepeats", func(t *testing.T) {

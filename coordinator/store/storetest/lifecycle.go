@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ func testLifecycle(t *testing.T, newStore func(*testing.T) store.Store) {
 			f.UpdateTasks(reported(job.Tasks[0][0], host.ID, workunits.OutcomeSuccess, workunits.ValidateValid, time.Second),
 				leased(job.Tasks[0][1], host.ID, t0.Add(time.Hour)),
 				leased(job.Tasks[1][0], host.ID, t0.Add(time.Hour)),
+				reported(job.Tasks[1][1], host.ID, workunits.OutcomeSuccess, workunits.ValidatePending, time.Second),
 				leased(other.Tasks[0][0], host.ID, t0.Add(time.Hour)))
 			return nil
 		})
@@ -36,8 +38,9 @@ func testLifecycle(t *testing.T, newStore func(*testing.T) store.Store) {
 			res, err = tx.JobCancel(t.Context(), job.Job.ID, "job cancelled")
 			return err
 		})
-		if res.UnitsEnded != 2 || res.TasksWithdrawn != 3 {
-			t.Errorf("JobCancel = %+v, want 2 units ended and 3 tasks withdrawn", res)
+		if res.UnitsEnded != 2 || res.TasksWithdrawn != 2 || len(res.Unchecked) != 1 ||
+			res.Unchecked[0].ID != job.Tasks[1][1].ID || res.Unchecked[0].HostID != host.ID || res.Unchecked[0].UnitID != job.Units[1].ID {
+			t.Errorf("JobCancel = %+v, want 2 units ended, 2 tasks withdrawn and task %d (host %d) unchecked", res, job.Tasks[1][1].ID, host.ID)
 		}
 		inTx(t, s, func(tx store.Tx, f *factory) error {
 			got, err := tx.JobGet(t.Context(), job.Job.ID)
@@ -67,8 +70,12 @@ func testLifecycle(t *testing.T, newStore func(*testing.T) store.Store) {
 			states := map[workunits.TaskState]int{}
 			for _, tk := range tasks {
 				states[tk.State]++
-				if tk.State == workunits.TaskOver && tk.ID != job.Tasks[0][0].ID && tk.Outcome != workunits.OutcomeNotNeeded {
+				if tk.State == workunits.TaskOver && tk.Outcome != workunits.OutcomeSuccess && tk.Outcome != workunits.OutcomeNotNeeded {
 					t.Errorf("withdrawn task %d has outcome %q, want %q", tk.ID, tk.Outcome, workunits.OutcomeNotNeeded)
+				}
+				if want := map[int64]workunits.ValidateState{job.Tasks[0][0].ID: workunits.ValidateValid,
+					job.Tasks[1][1].ID: workunits.ValidateUnchecked}[tk.ID]; want != "" && tk.ValidateState != want {
+					t.Errorf("task %d is %q, want %q", tk.ID, tk.ValidateState, want)
 				}
 			}
 			if states[workunits.TaskUnsent] != 0 || states[workunits.TaskInProgress] != 2 {
@@ -97,7 +104,7 @@ func testLifecycle(t *testing.T, newStore func(*testing.T) store.Store) {
 			res, err = tx.JobCancel(t.Context(), job.Job.ID, "again")
 			return err
 		})
-		if res != (store.JobCancelResult{}) {
+		if !reflect.DeepEqual(res, store.JobCancelResult{}) {
 			t.Errorf("second JobCancel = %+v, want nothing changed", res)
 		}
 	})
@@ -115,7 +122,7 @@ func testLifecycle(t *testing.T, newStore func(*testing.T) store.Store) {
 				return err
 			}
 			got, err := tx.JobGet(t.Context(), job.Job.ID)
-			if res != (store.JobCancelResult{}) || got.State != workunits.JobDone {
+			if !reflect.DeepEqual(res, store.JobCancelResult{}) || got.State != workunits.JobDone {
 				t.Errorf("cancelling a done job: %+v, state %q; want nothing changed", res, got.State)
 			}
 			return err
@@ -133,7 +140,8 @@ func testLifecycle(t *testing.T, newStore func(*testing.T) store.Store) {
 					return err
 				}
 			}
-			return tx.CreditQueueAdd(t.Context(), []store.Credit{{TaskID: owing.Tasks[0][0].ID, JobID: owing.Job.ID, ContributorID: c.ID, AmountMicros: 5}})
+			return tx.MoneyQueueAdd(t.Context(), []store.MoneyMove{{Kind: store.MoneyVoid, TaskID: owing.Tasks[0][0].ID, JobID: owing.Job.ID,
+				ContributorID: c.ID, AmountMicros: 5}})
 		})
 		all := []int64{paid.Job.ID, owing.Job.ID, active.Job.ID}
 		inTx(t, s, func(tx store.Tx, f *factory) error {
@@ -149,7 +157,7 @@ func testLifecycle(t *testing.T, newStore func(*testing.T) store.Store) {
 				return err
 			}
 			if want := []int64{paid.Job.ID}; !slices.Equal(ready, want) {
-				t.Errorf("JobListSettleable = %v, want %v (a credit is owed by %d)", ready, want, owing.Job.ID)
+				t.Errorf("JobListSettleable = %v, want %v (a void is queued for %d)", ready, want, owing.Job.ID)
 			}
 			return tx.JobSettleMany(t.Context(), all, t0.Add(time.Hour))
 		})

@@ -173,7 +173,7 @@ func testInTx(t *testing.T, newStore func(*testing.T) store.Store) {
 				for task := range int64(tasks) {
 					var ok bool
 					err := s.InTx(t.Context(), func(tx store.Tx) (err error) {
-						ok, err = store.LedgerRecord(t.Context(), tx, payouts.Reward(task, job, task%3, reward), t0)
+						ok, err = store.LedgerRecord(t.Context(), tx, payouts.Reserve(task, job, task%3, reward), t0)
 						return err
 					})
 					if err != nil {
@@ -194,7 +194,7 @@ func testInTx(t *testing.T, newStore func(*testing.T) store.Store) {
 			}
 		}
 		wantBalances(t, s, map[payouts.Account]int64{payouts.JobEscrow(job): 1000 - tasks*reward,
-			payouts.ContributorAvailable(0): 7 * reward, payouts.ContributorAvailable(1): 7 * reward, payouts.ContributorAvailable(2): 6 * reward})
+			payouts.ContributorPending(0): 7 * reward, payouts.ContributorPending(1): 7 * reward, payouts.ContributorPending(2): 6 * reward})
 		wantAudit(t, s, 2+tasks, 2*(2+tasks))
 	})
 
