@@ -27,3 +27,29 @@ type AppVersionTrust struct {
 	// adaptive job is checked against another host's.
 	ReplicateProbability float64 `json:"replicate_probability"`
 }
+
+// ClawbackRequest names what an operator found: results since Since are
+// reversed, for Reason.
+type ClawbackRequest struct {
+	Since  time.Time `json:"since"`
+	Reason string    `json:"reason"`
+}
+
+// Clawback is what reversing a host's results did.
+type Clawback struct {
+	ID               int64      `json:"id"`
+	HostID           int64      `json:"host_id"`
+	Since            *time.Time `json:"since,omitempty"` // absent while an automatic one is pending
+	Reason           string     `json:"reason"`
+	RequestedAt      time.Time  `json:"requested_at"`
+	DoneAt           *time.Time `json:"done_at,omitempty"` // absent while pending
+	TasksInvalidated int        `json:"tasks_invalidated"`
+	UnitsReopened    int        `json:"units_reopened"`
+	UnitsFailed      int        `json:"units_failed"`
+	AmountMicros     int64      `json:"amount_micros"` // rewards reversed
+}
+
+// ClawbackList is a host's clawbacks, newest first.
+type ClawbackList struct {
+	Clawbacks []Clawback `json:"clawbacks"`
+}

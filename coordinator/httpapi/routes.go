@@ -27,6 +27,8 @@ func (s *server) routes(r chi.Router) {
 		r.With(s.requireOperator).Get("/credits/refused", s.handleRefusedCredits())
 		r.With(s.requireOperator).Get("/hosts/{hostID}/trust", s.handleHostTrust())
 		r.With(s.requireOperator).Post("/hosts/{hostID}/unblock", s.handleHostUnblock())
+		r.With(s.requireOperator).Post("/hosts/{hostID}/clawback", s.handleHostClawback())
+		r.With(s.requireOperator).Get("/hosts/{hostID}/clawbacks", s.handleHostClawbacks())
 		// Operator: paying contributors (payouts.go).
 		r.With(s.requireOperator).Post("/payout-runs", s.handlePayoutRunCreate())
 		r.With(s.requireOperator).Get("/payout-runs", s.handlePayoutRunList())

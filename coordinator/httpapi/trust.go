@@ -6,6 +6,7 @@ import (
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
+	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -48,6 +49,59 @@ func hostStandingJSON(st service.HostStanding) api.HostStanding {
 		if !t.LastVerifiedAt.IsZero() {
 			out.AppVersions[i].LastVerifiedAt = &t.LastVerifiedAt
 		}
+	}
+	return out
+}
+
+func (s *server) handleHostClawback() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "hostID")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		var req api.ClawbackRequest
+		if err := decode(w, r, maxJSONBody, &req); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		c, err := s.svc.ClawBack(r.Context(), id, req.Since, req.Reason)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, clawbackJSON(c))
+	}
+}
+
+func (s *server) handleHostClawbacks() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "hostID")
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		list, err := s.svc.Clawbacks(r.Context(), id)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		out := api.ClawbackList{Clawbacks: make([]api.Clawback, len(list))}
+		for i, c := range list {
+			out.Clawbacks[i] = clawbackJSON(c)
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func clawbackJSON(c store.Clawback) api.Clawback {
+	out := api.Clawback{ID: c.ID, HostID: c.HostID, Reason: c.Reason, RequestedAt: c.RequestedAt, TasksInvalidated: c.TasksInvalidated,
+		UnitsReopened: c.UnitsReopened, UnitsFailed: c.UnitsFailed, AmountMicros: c.AmountMicros}
+	if !c.Since.IsZero() {
+		out.Since = &c.Since
+	}
+	if !c.DoneAt.IsZero() {
+		out.DoneAt = &c.DoneAt
 	}
 	return out
 }

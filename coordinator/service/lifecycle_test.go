@@ -150,7 +150,7 @@ func TestSettleCancelledJobsCatchesUp(t *testing.T) {
 		}
 		txs := make([]payouts.Transaction, len(moves))
 		for i, m := range moves {
-			txs[i] = moneyTransaction(m)
+			txs[i] = moneyTransaction(m, nil)
 		}
 		_, err = tx.LedgerRecordMany(ctx, txs, b.now)
 		return err

@@ -68,9 +68,13 @@ func (s *Service) PayCredits(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// moneyTransaction is the ledger transaction a money queue row records.
-func moneyTransaction(m store.MoneyMove) payouts.Transaction {
+// moneyTransaction is the ledger transaction a money queue row records;
+// projectOf maps the jobs of clawbacks to their projects, which the money
+// goes back to.
+func moneyTransaction(m store.MoneyMove, projectOf map[int64]int64) payouts.Transaction {
 	switch m.Kind {
+	case store.MoneyClawback:
+		return payouts.Clawback(m.TaskID, m.ContributorID, projectOf[m.JobID], m.AmountMicros)
 	case store.MoneyReserve:
 		return payouts.Reserve(m.TaskID, m.JobID, m.ContributorID, m.AmountMicros)
 	case store.MoneyPost:
@@ -96,11 +100,15 @@ func (s *Service) payMoney(ctx context.Context, take func(context.Context, store
 			return err
 		}
 		taken, recorded, refused = len(moves), 0, nil
+		projectOf, err := clawbackProjects(ctx, tx, moves)
+		if err != nil {
+			return err
+		}
 		refusals := make([]error, len(moves))
 		record := func(idx []int) error {
 			txs := make([]payouts.Transaction, len(idx))
 			for j, i := range idx {
-				txs[j] = moneyTransaction(moves[i].MoneyMove)
+				txs[j] = moneyTransaction(moves[i].MoneyMove, projectOf)
 			}
 			rec, ref, err := store.LedgerRecordEach(ctx, tx, txs, now)
 			if err != nil {
@@ -199,6 +207,29 @@ func (s *Service) RefusedMoney(ctx context.Context, limit int) ([]store.RefusedM
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing refused money rows: %w", err)
+	}
+	return out, nil
+}
+
+// clawbackProjects maps the jobs of the clawbacks among moves to their
+// projects.
+func clawbackProjects(ctx context.Context, tx store.Tx, moves []store.RefusedMoneyMove) (map[int64]int64, error) {
+	var jobIDs []int64
+	for _, m := range moves {
+		if m.Kind == store.MoneyClawback {
+			jobIDs = append(jobIDs, m.JobID)
+		}
+	}
+	if len(jobIDs) == 0 {
+		return nil, nil
+	}
+	jobs, err := tx.JobGetMany(ctx, dedupe(jobIDs))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]int64, len(jobs))
+	for _, j := range jobs {
+		out[j.ID] = j.ProjectID
 	}
 	return out, nil
 }

@@ -111,6 +111,7 @@ func (s *Service) updateTrust(ctx context.Context, tx store.Tx, advanced []advan
 		return err
 	}
 	now := s.now()
+	var clawbacks []store.Clawback
 	for _, e := range events {
 		h, ok := trust[e.key]
 		if !ok {
@@ -129,6 +130,12 @@ func (s *Service) updateTrust(ctx context.Context, tx store.Tx, advanced []advan
 			q = q.OnInvalid(now)
 			if q.Blocked() && !wasBlocked {
 				s.log.Warn("host blocked", "host", q.HostID, "reason", q.BlockedReason)
+				if h.SpotCheckFailures > 0 {
+					// Blocked after failing a spot check: treated as
+					// cheating, its results that stood on trust are
+					// reversed (RunPendingClawbacks).
+					clawbacks = append(clawbacks, store.Clawback{HostID: q.HostID, Reason: autoClawbackReason, RequestedAt: now})
+				}
 			}
 		}
 		trust[e.key], quotas[e.key.HostID] = h, q
@@ -144,7 +151,15 @@ func (s *Service) updateTrust(ctx context.Context, tx store.Tx, advanced []advan
 	for i, id := range hostIDs {
 		updated[i] = quotas[id]
 	}
-	return tx.HostQuotaUpdateMany(ctx, updated)
+	if err := tx.HostQuotaUpdateMany(ctx, updated); err != nil {
+		return err
+	}
+	for _, c := range clawbacks {
+		if _, err := tx.ClawbackInsert(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func dedupeKeys(keys []store.HostAppVersion) []store.HostAppVersion {

@@ -191,8 +191,8 @@ func (s *Service) FinishJobs(ctx context.Context) error {
 }
 
 // RunBackground runs the coordinator's periodic work every interval until
-// ctx ends: the deadline sweep, paying valid tasks, finishing jobs, and
-// writing host contacts.
+// ctx ends: the deadline sweep, paying valid tasks, finishing jobs,
+// carrying out clawbacks, settling cancelled jobs and writing host contacts.
 // Every step is safe to run on several coordinators at once.
 func (s *Service) RunBackground(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -219,6 +219,9 @@ func (s *Service) RunBackground(ctx context.Context, interval time.Duration) {
 			}
 			if err := s.FinishJobs(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("finishing jobs failed", "err", err)
+			}
+			if _, err := s.RunPendingClawbacks(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("carrying out clawbacks failed", "err", err)
 			}
 			if err := s.SettleCancelledJobs(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("settling cancelled jobs failed", "err", err)

@@ -40,9 +40,10 @@ type Tx interface {
 	InputTx
 	SigningTx
 	FairshareTx
-	CreditTx // credit and teams: credit.go
-	TrustTx  // host trust and quotas: trust.go
-	PayoutTx // payout runs and statements: payouts.go
+	CreditTx   // credit and teams: credit.go
+	TrustTx    // host trust and quotas: trust.go
+	PayoutTx   // payout runs and statements: payouts.go
+	ClawbackTx // reversing a cheating host's results: clawback.go
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.
@@ -185,6 +186,10 @@ const (
 	MoneyReserve MoneyKind = "reserve" // success reported: escrow → pending
 	MoneyPost    MoneyKind = "post"    // found valid: pending → available and fee
 	MoneyVoid    MoneyKind = "void"    // found invalid or unchecked: pending → escrow
+	// MoneyClawback reverses a post when the host is found cheating:
+	// available → the project's budget, AmountMicros being what the post
+	// gave the contributor (the reward less the fee).
+	MoneyClawback MoneyKind = "clawback"
 )
 
 // MoneyMove is one step of a task's reward waiting for the payer. Seq,

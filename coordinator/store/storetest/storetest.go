@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Credit", testCredit},
 		{"Trust", testTrust},
 		{"Payouts", testPayouts},
+		{"Clawbacks", testClawbacks},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })

@@ -2,13 +2,14 @@
 -- which records them in seq order (a task's reserve before its post or
 -- void). kind is reserve (success reported: escrow → pending), post (valid:
 -- pending → available, less fee_micros, fixed when queued) or void (invalid
--- or unchecked: pending → escrow). A task has at most one row of each kind.
+-- or unchecked: pending → escrow) or clawback (found cheating after its post:
+-- available → project budget). A task has at most one row of each kind.
 -- No foreign keys, as for the credit queue it replaces: rows live for a
 -- second. seq is never reused (an identity), so it keeps its order while
 -- a row waits in money_refused.
 CREATE TABLE money_queue (
     seq            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind           TEXT    NOT NULL CHECK (kind IN ('reserve', 'post', 'void')),
+    kind           TEXT    NOT NULL CHECK (kind IN ('reserve', 'post', 'void', 'clawback')),
     task_id        BIGINT  NOT NULL,
     job_id         BIGINT  NOT NULL,
     contributor_id BIGINT  NOT NULL,
@@ -23,7 +24,7 @@ CREATE INDEX money_queue_job ON money_queue (job_id);
 -- and its job stays open until it is recorded.
 CREATE TABLE money_refused (
     task_id        BIGINT  NOT NULL,
-    kind           TEXT    NOT NULL CHECK (kind IN ('reserve', 'post', 'void')),
+    kind           TEXT    NOT NULL CHECK (kind IN ('reserve', 'post', 'void', 'clawback')),
     seq            BIGINT  NOT NULL UNIQUE,
     job_id         BIGINT  NOT NULL,
     contributor_id BIGINT  NOT NULL,
