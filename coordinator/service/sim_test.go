@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
@@ -18,6 +19,7 @@ type simConfig struct {
 	WarmUp    int // units of a replicated job run first, so hosts earn trust
 	Hosts     int
 	BadShare  float64 // share of hosts returning wrong outputs (each wrong in its own way)
+	Sleepers  bool    // the bad hosts are honest through the warm-up, then turn
 	Quorum    int
 	Adaptive  bool
 	Seed      uint64
@@ -30,8 +32,9 @@ type simResult struct {
 	UnitsDone, UnitsFailed int
 	WrongCanonical         int   // units whose canonical output is not the correct one
 	TasksSent              int   // tasks that reached a host
-	PaidForWrong           int64 // micro-units posted to contributors for wrong outputs
-	PaidTotal              int64
+	PaidForWrong           int64 // posted to contributors for wrong outputs and not clawed back
+	PaidTotal              int64 // posted to contributors for the measured job, less clawbacks
+	Clawbacks              int
 	Rounds                 int
 }
 
@@ -79,6 +82,8 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 		hosts[i] = simHost{host: h, contributor: c, bad: i < nBad}
 	}
 	var res simResult
+	wrongTask := map[int64]bool{}
+	turned := !cfg.Sleepers
 	run := func(jobID int64) {
 		for res.Rounds = 0; res.Rounds < cfg.MaxRounds; res.Rounds++ {
 			progressed := false
@@ -98,7 +103,8 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 				reports := make([]workunits.Report, len(leases))
 				for k, l := range leases {
 					out := correctOutput(l.Input)
-					if h.bad {
+					if h.bad && turned {
+						wrongTask[l.TaskID] = true
 						out = fmt.Appendf(nil, "wrong-%d", rng.Uint64())
 					}
 					reports[k] = workunits.Report{TaskID: l.TaskID, Outcome: workunits.OutcomeSuccess, Output: out, CPUTime: time.Second}
@@ -108,6 +114,11 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 					t.Fatal(err)
 				}
 			}
+			n, err := b.svc.RunPendingClawbacks(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Clawbacks += n
 			if _, err := b.svc.PayCredits(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -130,6 +141,7 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 		warm, _ := submit(cfg.WarmUp, false)
 		run(warm)
 	}
+	turned = true
 	jobID, inputs := submit(cfg.Units, cfg.Adaptive)
 	run(jobID)
 
@@ -159,11 +171,50 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 			break
 		}
 	}
-	for _, h := range hosts {
-		paid := b.balance(t, payouts.ContributorAvailable(h.contributor.ID))
-		res.PaidTotal += paid
-		if h.bad {
-			res.PaidForWrong += paid
+	// Money: every post of the measured job's tasks, less clawbacks, and
+	// what of it went to wrong outputs.
+	var tasks []workunits.Task
+	if err := b.svc.store.InReadTx(ctx, func(tx store.Tx) error {
+		for after := -1; ; {
+			units, err := tx.UnitList(ctx, store.UnitListParams{JobID: jobID, AfterSeq: after, Limit: 1000})
+			if err != nil || len(units) == 0 {
+				return err
+			}
+			ids := make([]int64, len(units))
+			for i, u := range units {
+				ids[i], after = u.ID, u.Seq
+			}
+			page, err := tx.TaskListByUnits(ctx, ids)
+			if err != nil {
+				return err
+			}
+			tasks = append(tasks, page...)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != res.TasksSent {
+		t.Fatalf("found %d tasks of the job, but %d were sent", len(tasks), res.TasksSent)
+	}
+	var keys []string
+	for _, tk := range tasks {
+		keys = append(keys, payouts.Post(tk.ID, 0, 0, 0).Key, payouts.Clawback(tk.ID, 0, 0, 0).Key)
+	}
+	var entries []store.LedgerEntry
+	if err := b.svc.store.InReadTx(ctx, func(tx store.Tx) (err error) {
+		entries, err = tx.LedgerEntryList(ctx, store.LedgerEntryListParams{Keys: keys})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if _, kind, ok := payouts.ContributorAccount(e.Account); !ok || kind != "available" {
+			continue
+		}
+		taskID, _ := payouts.KeyID(e.Key, "task")
+		res.PaidTotal += e.Amount
+		if wrongTask[taskID] {
+			res.PaidForWrong += e.Amount
 		}
 	}
 	if a, err := b.svc.LedgerAudit(ctx); err != nil || !a.Balanced() {
@@ -172,13 +223,44 @@ func simulate(t *testing.T, cfg simConfig) simResult {
 	return res
 }
 
-func TestSimulationDraft(t *testing.T) {
-	for _, cfg := range []simConfig{
-
-		{Units: 3000, WarmUp: 200, Hosts: 20, BadShare: 0, Quorum: 2, Adaptive: true, Seed: 1, PerLease: 2, MaxRounds: 5000},
-	} {
-		start := time.Now()
-		r := simulate(t, cfg)
-		t.Logf("%+v: %+v extra %.1f%% in %s", cfg, r, 100*r.ExtraShare(cfg.Units), time.Since(start))
+// TestSimulation runs the scenarios and records their figures
+// (README, "Trustworthy results"): go test ./coordinator/service -run TestSimulation -v
+func TestSimulation(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       simConfig
+		maxExtra  float64 // tasks beyond one per unit, as a share of units
+		wantWrong bool    // whether wrong outputs are expected at all
+	}{
+		{"20% wrong hosts, quorum 2", simConfig{Units: 2000, Hosts: 50, BadShare: 0.2, Quorum: 2}, 1.5, true},
+		{"trusted hosts, adaptive replication", simConfig{Units: 5000, WarmUp: 250, Hosts: 50, Quorum: 2, Adaptive: true}, 0.10, false},
+		{"20% wrong hosts, adaptive replication", simConfig{Units: 5000, WarmUp: 250, Hosts: 50, BadShare: 0.2, Quorum: 2, Adaptive: true}, 0.5, true},
+		{"10% hosts turn bad once trusted, adaptive", simConfig{Units: 5000, WarmUp: 250, Hosts: 50, BadShare: 0.1, Sleepers: true, Quorum: 2, Adaptive: true}, 0.5, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.Seed, cfg.PerLease, cfg.MaxRounds = 1, 2, 10_000
+			if testing.Short() {
+				cfg.Units /= 5
+			}
+			start := time.Now()
+			r := simulate(t, cfg)
+			extra := r.ExtraShare(cfg.Units)
+			t.Logf("%d units, %d hosts (%d%% bad%s): %d done, %d failed, %d wrong canonical; %d tasks sent, %.1f%% over one per unit; "+
+				"paid %d µ, %d µ of it for wrong outputs; %d clawbacks; %s",
+				cfg.Units, cfg.Hosts, int(cfg.BadShare*100), map[bool]string{true: ", sleepers"}[cfg.Sleepers],
+				r.UnitsDone, r.UnitsFailed, r.WrongCanonical, r.TasksSent, 100*extra, r.PaidTotal, r.PaidForWrong, r.Clawbacks,
+				time.Since(start).Round(time.Millisecond))
+			if r.WrongCanonical != 0 || r.PaidForWrong != 0 {
+				t.Errorf("%d wrong canonical results, %d µ paid for wrong outputs; want 0 and 0", r.WrongCanonical, r.PaidForWrong)
+			}
+			if extra > tt.maxExtra {
+				t.Errorf("%.1f%% tasks over one per unit, want at most %.0f%%", 100*extra, 100*tt.maxExtra)
+			}
+			if r.UnitsDone+r.UnitsFailed != cfg.Units {
+				t.Errorf("%d done + %d failed of %d units", r.UnitsDone, r.UnitsFailed, cfg.Units)
+			}
+		})
 	}
 }
