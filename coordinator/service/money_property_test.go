@@ -113,6 +113,7 @@ type propRun struct {
 	runKeys       []string
 	imported      map[int64][]byte // run → last result file taken
 	crashes       int              // crashes injected
+	start         time.Time        // the clock when the run began
 }
 
 type propHost struct{ id, contributor int64 }
@@ -144,6 +145,7 @@ func runMoneyProperties(t *testing.T, seed uint64, steps int) {
 	t.Cleanup(func() { st.Close() })
 	cs := &crashStore{Store: st}
 	r := &propRun{t: t, ctx: t.Context(), seed: seed, rng: rand.New(rand.NewPCG(seed, 0x6d6f6e6579)), b: setupOn(t, cs), cs: cs,
+		start:         time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC),
 		contributorOf: map[int64]int64{}, leased: map[int64]int64{}, unitOf: map[int64]int64{}, fundUsed: map[string]bool{},
 		runs: map[string]int64{}, imported: map[int64][]byte{}}
 	r.b.svc.platformFeeBPS = propFeeBPS
@@ -229,6 +231,8 @@ func (r *propRun) pick(crash bool) propOp {
 			op = r.opPayoutRun()
 		case k < 90:
 			op = r.opImport()
+		case k < 92:
+			op = r.opClawback()
 		case crash:
 			op = r.opCrash()
 		}
@@ -485,6 +489,17 @@ func (r *propRun) opCancel() *propOp {
 	}}
 }
 
+// opClawback finds a random host cheating since a random time in the run:
+// its results since then are reversed, what it was paid becomes a debt.
+func (r *propRun) opClawback() *propOp {
+	h := r.hosts[r.rng.IntN(len(r.hosts))]
+	since := r.start.Add(time.Duration(r.rng.Int64N(int64(r.b.now.Sub(r.start)) + 1)))
+	return &propOp{name: fmt.Sprintf("claw back host %d since %s", h.id, since.Format(time.TimeOnly)), run: func() error {
+		_, err := r.b.svc.ClawBack(r.ctx, h.id, since, "property test")
+		return err
+	}}
+}
+
 // opPayoutRun creates a payout run with a low threshold, or asks again for
 // a run made before: same run, same lines, nothing changed.
 func (r *propRun) opPayoutRun() *propOp {
@@ -672,7 +687,7 @@ func (r *propRun) windDown() {
 	}
 	r.check(true)
 	st = r.load()
-	var funded, paid int64
+	var funded, paid, debts int64
 	for a, v := range st.sums {
 		switch {
 		case a == payouts.ExternalFunding:
@@ -680,12 +695,14 @@ func (r *propRun) windDown() {
 		case a == payouts.ExternalPayouts:
 			paid = v
 		case a == payouts.ProjectBudget(r.b.project.ID) || a == payouts.PlatformFees:
+		case v < 0 && a.MayOwe():
+			debts -= v // a clawback took back more than was left
 		case v != 0:
 			r.fatalf("%s holds %d after the wind-down and a final payout", a, v)
 		}
 	}
-	if got := st.sums[payouts.ProjectBudget(r.b.project.ID)] + paid + st.sums[payouts.PlatformFees]; got != funded {
-		r.fatalf("budget + paid out + fees = %d, funded %d", got, funded)
+	if got := st.sums[payouts.ProjectBudget(r.b.project.ID)] + paid + st.sums[payouts.PlatformFees] - debts; got != funded {
+		r.fatalf("budget + paid out + fees - debts = %d, funded %d", got, funded)
 	}
 	kinds := map[string]int{}
 	seenTx := map[int64]bool{}
@@ -824,7 +841,7 @@ type propTx struct {
 
 // taskMoney is the transaction id of each of a task's reserve, post and
 // void; 0 if none.
-type taskMoney struct{ reserve, post, void int64 }
+type taskMoney struct{ reserve, post, void, clawback int64 }
 
 // check verifies the invariants. drained says the payer's queue is empty,
 // so every task's money must be recorded.
@@ -902,6 +919,7 @@ func (r *propRun) check(drained bool) {
 	// 4. only for tasks in the states that call for them.
 	jobOf := func(t workunits.Task) workunits.Job { return s.jobs[s.units[t.UnitID].JobID] }
 	money := map[int64]*taskMoney{}
+	clawbackQueued := false
 	var fees int64
 	earned, pendingLedger, settled := map[int64]int64{}, map[int64]int64{}, map[int64]int64{}
 	for _, id := range order {
@@ -916,7 +934,7 @@ func (r *propRun) check(drained bool) {
 				settled[c] += x.entries[payouts.ExternalPayouts]
 			}
 			continue
-		case "reserve", "post", "void":
+		case "reserve", "post", "void", "clawback":
 		default:
 			fail("transaction %d has key %s, of no kind the service records", id, x.key)
 			continue
@@ -950,6 +968,10 @@ func (r *propRun) check(drained bool) {
 		case "void":
 			m.void = id
 			want = map[payouts.Account]int64{payouts.ContributorPending(c): -reward, payouts.JobEscrow(job.ID): reward}
+		case "clawback":
+			m.clawback = id
+			want = map[payouts.Account]int64{payouts.ContributorAvailable(c): -(reward - fee), payouts.ProjectBudget(job.ProjectID): reward - fee}
+			earned[c] -= reward - fee
 		}
 		if !maps.Equal(x.entries, want) {
 			fail("%s (task of job %d, host %d of contributor %d, reward %d) has entries %v, want %v",
@@ -967,18 +989,28 @@ func (r *propRun) check(drained bool) {
 			fail("task %d is both posted (tx %d) and voided (tx %d)", tid, m.post, m.void)
 		case m.post != 0 && m.post < m.reserve, m.void != 0 && m.void < m.reserve:
 			fail("task %d is posted or voided before it is reserved: %+v", tid, *m)
+		case m.clawback != 0 && (m.post == 0 || m.clawback < m.post):
+			fail("task %d is clawed back without a post before it: %+v", tid, *m)
 		}
 		if t.Outcome != workunits.OutcomeSuccess || jobOf(t).RewardMicros <= 0 {
 			fail("task %d is reserved but its outcome is %q, reward %d", tid, t.Outcome, jobOf(t).RewardMicros)
 		}
-		if m.post != 0 && t.ValidateState != workunits.ValidateValid {
-			fail("task %d is posted but %s", tid, t.ValidateState)
+		// A post stands for a valid task; a clawed-back one is invalid, and
+		// its clawback may still be queued until the payer is drained.
+		if m.post != 0 && t.ValidateState != workunits.ValidateValid && (t.ValidateState != workunits.ValidateInvalid || drained && m.clawback == 0) {
+			fail("task %d is posted but %s (%+v)", tid, t.ValidateState, *m)
+		}
+		if m.clawback != 0 && t.ValidateState != workunits.ValidateInvalid {
+			fail("task %d is clawed back but %s", tid, t.ValidateState)
 		}
 		if m.void != 0 && t.ValidateState != workunits.ValidateInvalid && t.ValidateState != workunits.ValidateUnchecked {
 			fail("task %d is voided but %s", tid, t.ValidateState)
 		}
 		if m.post == 0 && m.void == 0 {
 			pendingLedger[c] += jobOf(t).RewardMicros
+		}
+		if m.post != 0 && m.clawback == 0 && t.ValidateState == workunits.ValidateInvalid {
+			clawbackQueued = true // reversed once the payer records it
 		}
 	}
 
@@ -1004,7 +1036,7 @@ func (r *propRun) check(drained bool) {
 				fail("task %d of job %d (%s) is valid and not posted (%+v)", t.ID, job.ID, job.State, *m)
 			}
 		case workunits.ValidateInvalid, workunits.ValidateUnchecked:
-			if (drained || finished) && m.void == 0 {
+			if (drained || finished) && m.void == 0 && m.post == 0 {
 				fail("task %d of job %d (%s) is %s and not voided (%+v)", t.ID, job.ID, job.State, t.ValidateState, *m)
 			}
 		default:
@@ -1095,7 +1127,7 @@ func (r *propRun) check(drained bool) {
 		if available+inf+settled[c] != earned[c] {
 			fail("contributor %d: available %d + in flight %d + paid %d != posted %d", c, available, inf, settled[c], earned[c])
 		}
-		if drained && earned[c] != earnedStates[c] {
+		if drained && !clawbackQueued && earned[c] != earnedStates[c] {
 			fail("contributor %d: posted %d, valid tasks earn %d", c, earned[c], earnedStates[c])
 		}
 		if inf != inflight[c] {
