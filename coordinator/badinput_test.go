@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/client"
@@ -112,6 +113,9 @@ func TestBadInputGetsJSONErrorAndChangesNothing(t *testing.T) {
 		{"unknown route", "GET", "/api/v1/nothing", "", "", "", 404, "no route"},
 		{"wrong method", "DELETE", "/api/v1/jobs", b.project.APIKey, "", "", 405, "not allowed"},
 	}
+	// The payer reserves the report's reward in the background: wait for
+	// it, so that nothing moves while the bad requests are tried.
+	waitFor(t, 10*time.Second, "the report's reward to be reserved", func() bool { return earnings(t, ada).PendingMicros == 100 })
 	before := b.snapshot(t, job.ID, ada, grace)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -95,6 +95,10 @@ type leased struct {
 // kept on disk.
 const paceEvery = time.Minute
 
+// blockedWait is how long a host the coordinator has blocked waits before
+// asking for work again.
+const blockedWait = 15 * time.Minute
+
 // TaskStatus is a running task as worker status shows it.
 type TaskStatus struct {
 	ID       int64     `json:"id"`
@@ -235,6 +239,12 @@ func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(l
 			return nil
 		case client.StatusOf(err) == http.StatusUnauthorized:
 			return fmt.Errorf("the coordinator refused this host: %w", err)
+		case client.StatusOf(err) == http.StatusForbidden:
+			// Blocked for invalid results until the operator unblocks the
+			// host: ask again now and then, not in a loop.
+			a.log.Error("the coordinator has blocked this host; asking again later", "err", err, "retry_in", blockedWait)
+			sleep(ctx, blockedWait)
+			continue
 		case client.StatusOf(err) >= 400 && client.StatusOf(err) < 500 && client.StatusOf(err) != http.StatusTooManyRequests:
 			// Asking again the same way gets the same answer.
 			return fmt.Errorf("the coordinator refused the work request: %w", err)
