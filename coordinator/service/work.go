@@ -339,6 +339,23 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	if err := tx.TaskInsertMany(ctx, newReplicas, now); err != nil {
 		return err
 	}
+	// Crediting and trust both lock the hosts of the results judged; lock
+	// them all first, in id order, so that concurrent batches queue rather
+	// than each holding a host the other waits for.
+	var judgedHosts []int64
+	for _, a := range advanced {
+		for _, t := range slices.Concat(a.Plan.NewlyValid, a.Plan.NewlyInvalid) {
+			if t.HostID != 0 {
+				judgedHosts = append(judgedHosts, t.HostID)
+			}
+		}
+	}
+	if len(judgedHosts) > 0 {
+		slices.Sort(judgedHosts)
+		if _, err := tx.HostQuotaGetMany(ctx, slices.Compact(judgedHosts)); err != nil {
+			return err
+		}
+	}
 	if err := s.payValid(ctx, tx, advanced); err != nil {
 		return err
 	}

@@ -110,6 +110,12 @@ func (t *Tx) HostTouchMany(ctx context.Context, contacts map[int64]time.Time) er
 	for i, id := range ids {
 		times[i] = ts(contacts[id])
 	}
+	// Lock the rows in id order first, as every transaction that locks
+	// several hosts does: an UPDATE joining the list takes them in
+	// whatever order its plan reads them, and would deadlock with those.
+	if _, err := t.tx.Exec(ctx, `SELECT 1 FROM hosts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids); err != nil {
+		return fmt.Errorf("locking %d hosts to record their contact: %w", len(ids), err)
+	}
 	if _, err := t.tx.Exec(ctx, `UPDATE hosts h SET last_contact_at = greatest(h.last_contact_at, c.at)
 		FROM (SELECT * FROM unnest($1::bigint[], $2::timestamptz[]) AS c(id, at) ORDER BY id) c
 		WHERE h.id = c.id`, ids, times); err != nil {
