@@ -16,14 +16,8 @@ func (t *Tx) TaskListByHostSince(ctx context.Context, hostID int64, since time.T
 		WHERE host_id = $1 AND outcome = 'success' AND received_at >= $2 ORDER BY id`, hostID, ts(since))
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.HostTask, error) {
 		var ht store.HostTask
-		var cpu int64
-		var sent, deadline, received pgtype.Timestamptz
-		tk := &ht.Task
-		err := row.Scan(&tk.ID, &tk.UnitID, &tk.HostID, &tk.State, &tk.Outcome, &tk.ValidateState, &tk.CreatedAt,
-			&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr, &tk.OnTrust, &ht.JobID)
-		tk.CreatedAt = tk.CreatedAt.UTC()
-		tk.SentAt, tk.DeadlineAt, tk.ReceivedAt = fromTS(sent), fromTS(deadline), fromTS(received)
-		tk.CPUTime = time.Duration(cpu) * time.Microsecond
+		var err error
+		ht.Task, err = scanTaskWith(row, &ht.JobID)
 		return ht, err
 	})
 	if err != nil {

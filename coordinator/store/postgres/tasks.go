@@ -42,12 +42,15 @@ const analyzeAfter = 1000
 const taskColumns = `id, unit_id, coalesce(host_id, 0), state, outcome, validate_state, created_at, sent_at,
 	deadline_at, received_at, output_sha256, cpu_micros, stderr, on_trust`
 
-func scanTask(row pgx.CollectableRow) (workunits.Task, error) {
+func scanTask(row pgx.CollectableRow) (workunits.Task, error) { return scanTaskWith(row) }
+
+// scanTaskWith scans taskColumns, then into extra the columns selected after them.
+func scanTaskWith(row pgx.CollectableRow, extra ...any) (workunits.Task, error) {
 	var tk workunits.Task
 	var cpu int64
 	var sent, deadline, received pgtype.Timestamptz
-	if err := row.Scan(&tk.ID, &tk.UnitID, &tk.HostID, &tk.State, &tk.Outcome, &tk.ValidateState, &tk.CreatedAt,
-		&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr, &tk.OnTrust); err != nil {
+	if err := row.Scan(append([]any{&tk.ID, &tk.UnitID, &tk.HostID, &tk.State, &tk.Outcome, &tk.ValidateState, &tk.CreatedAt,
+		&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr, &tk.OnTrust}, extra...)...); err != nil {
 		return tk, err
 	}
 	tk.CreatedAt = tk.CreatedAt.UTC()

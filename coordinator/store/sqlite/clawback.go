@@ -10,28 +10,17 @@ import (
 )
 
 func (t *Tx) TaskListByHostSince(ctx context.Context, hostID int64, since time.Time) ([]store.HostTask, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+taskColumns+`, job_id FROM tasks
+	out, err := collect(ctx, t, func(row scanner) (store.HostTask, error) {
+		var ht store.HostTask
+		var err error
+		ht.Task, err = scanTask(row, &ht.JobID)
+		return ht, err
+	}, `SELECT `+taskColumns+`, job_id FROM tasks
 		WHERE host_id = ? AND outcome = 'success' AND received_at >= ? ORDER BY id`, hostID, since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("listing the results of host %d: %w", hostID, err)
 	}
-	defer rows.Close()
-	var out []store.HostTask
-	for rows.Next() {
-		var ht store.HostTask
-		var created, cpu int64
-		var sent, deadline, received sql.NullInt64
-		tk := &ht.Task
-		if err := rows.Scan(&tk.ID, &tk.UnitID, &tk.HostID, &tk.State, &tk.Outcome, &tk.ValidateState, &created,
-			&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr, &tk.OnTrust, &ht.JobID); err != nil {
-			return nil, fmt.Errorf("scanning a result of host %d: %w", hostID, err)
-		}
-		tk.CreatedAt = time.UnixMilli(created).UTC()
-		tk.SentAt, tk.DeadlineAt, tk.ReceivedAt = fromMillis(sent), fromMillis(deadline), fromMillis(received)
-		tk.CPUTime = time.Duration(cpu) * time.Microsecond
-		out = append(out, ht)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (t *Tx) ClawbackInsert(ctx context.Context, c store.Clawback) (int64, error) {

@@ -35,19 +35,26 @@ func scanTasks(rows *sql.Rows) ([]workunits.Task, error) {
 	defer rows.Close()
 	var tasks []workunits.Task
 	for rows.Next() {
-		var tk workunits.Task
-		var created, cpu int64
-		var sent, deadline, received sql.NullInt64
-		if err := rows.Scan(&tk.ID, &tk.UnitID, &tk.HostID, &tk.State, &tk.Outcome, &tk.ValidateState, &created,
-			&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr, &tk.OnTrust); err != nil {
+		tk, err := scanTask(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scanning task: %w", err)
 		}
-		tk.CreatedAt = time.UnixMilli(created).UTC()
-		tk.SentAt, tk.DeadlineAt, tk.ReceivedAt = fromMillis(sent), fromMillis(deadline), fromMillis(received)
-		tk.CPUTime = time.Duration(cpu) * time.Microsecond
 		tasks = append(tasks, tk)
 	}
 	return tasks, rows.Err()
+}
+
+// scanTask scans taskColumns, then into extra the columns selected after them.
+func scanTask(row scanner, extra ...any) (workunits.Task, error) {
+	var tk workunits.Task
+	var created, cpu int64
+	var sent, deadline, received sql.NullInt64
+	err := row.Scan(append([]any{&tk.ID, &tk.UnitID, &tk.HostID, &tk.State, &tk.Outcome, &tk.ValidateState, &created,
+		&sent, &deadline, &received, &tk.OutputSHA256, &cpu, &tk.Stderr, &tk.OnTrust}, extra...)...)
+	tk.CreatedAt = time.UnixMilli(created).UTC()
+	tk.SentAt, tk.DeadlineAt, tk.ReceivedAt = fromMillis(sent), fromMillis(deadline), fromMillis(received)
+	tk.CPUTime = time.Duration(cpu) * time.Microsecond
+	return tk, err
 }
 
 func (t *Tx) tasksWhereIn(ctx context.Context, column string, ids []int64) ([]workunits.Task, error) {
