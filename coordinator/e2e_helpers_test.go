@@ -142,11 +142,18 @@ func startAgent(t *testing.T, host *client.Client, transform func(agent.Result) 
 // startAgentIn is startAgent with the agent's state directory given.
 func startAgentIn(t *testing.T, host *client.Client, stateDir string, transform func(agent.Result) agent.Result) *agent.Agent {
 	t.Helper()
+	return startAgentWith(t, agent.Config{Client: host, StateDir: stateDir, Transform: transform})
+}
+
+// startAgentWith runs an agent configured by cfg, with the test's sandbox,
+// a short idle wait and no log, until the test ends.
+func startAgentWith(t *testing.T, cfg agent.Config) *agent.Agent {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	a := agent.New(agent.Config{Client: host, Executor: agent.InProcess{Sandbox: box(t)}, StateDir: stateDir,
-		MaxIdleWait: 200 * time.Millisecond, Transform: transform,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg.Executor, cfg.MaxIdleWait = agent.InProcess{Sandbox: box(t)}, 200*time.Millisecond
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := agent.New(cfg)
 	go func() {
 		defer close(done)
 		if err := a.Run(ctx); err != nil {

@@ -49,7 +49,7 @@ func TestWrongOutputIsRejectedAndUnpaid(t *testing.T) {
 	job := b.submit(t, api.Policy{MinQuorum: 2, TargetReplicas: 2, DeadlineSeconds: 60}, reward, inputs...)
 
 	mallory := b.contributor(t, "Mallory")
-	startAgent(t, b.host(t, mallory, "bad-pc"), tamper)
+	badAgent := startAgentIn(t, b.host(t, mallory, "bad-pc"), t.TempDir(), tamper)
 	// The bad host takes one replica of every unit (never two of one unit)
 	// and reports wrong outputs before any honest host runs.
 	waitFor(t, 60*time.Second, "the bad host's reports", func() bool {
@@ -61,7 +61,8 @@ func TestWrongOutputIsRejectedAndUnpaid(t *testing.T) {
 
 	ada, grace := b.contributor(t, "Ada"), b.contributor(t, "Grace")
 	adaPC := b.host(t, ada, "ada-pc")
-	startAgent(t, adaPC, nil)
+	const adaSpeed = 2.5e9 // Whetstone instructions per second
+	startAgentWith(t, agent.Config{Client: adaPC, StateDir: t.TempDir(), OpsPerSecond: adaSpeed})
 	startAgent(t, b.host(t, grace, "grace-pc"), nil)
 	waitFor(t, 60*time.Second, "the job to finish", func() bool { return b.job(t, job.ID).State == string(workunits.JobDone) })
 
@@ -76,6 +77,17 @@ func TestWrongOutputIsRejectedAndUnpaid(t *testing.T) {
 		if want := nativeOutput(t, inputs[i]); !bytes.Equal(r.Output, want) {
 			t.Errorf("unit %d canonical output = %.60q…, want the correct output %.60q…", i, r.Output, want)
 		}
+	}
+	// The worker's benchmark reaches the coordinator with its work requests.
+	if st, err := b.operator.HostStanding(context.Background(), earnings(t, ada).Hosts[0].HostID); err != nil ||
+		st.OpsPerSecond == nil || *st.OpsPerSecond != adaSpeed {
+		t.Errorf("Ada's host standing = %+v, %v; want ops_per_second %g", st, err, adaSpeed)
+	}
+	// Three invalid results in a row block the bad host, and its worker
+	// says so in its status.
+	waitFor(t, 30*time.Second, "the bad host's worker to see it is blocked", func() bool { return badAgent.Status().Blocked != nil })
+	if b := badAgent.Status().Blocked; !strings.Contains(b.Reason, "blocked") || !b.RetryAt.After(b.Since) {
+		t.Errorf("blocked status = %+v, want the coordinator's reason and a later retry", b)
 	}
 	bad := earnings(t, mallory)
 	if bad.AvailableMicros != 0 || bad.PendingMicros != 0 || bad.Hosts[0].TasksInvalid != len(inputs) || bad.Hosts[0].TasksValid != 0 {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,7 +47,8 @@ func runAttach(ctx context.Context, args []string, getenv func(string) string, s
 	if *coordinator == "" || *accountKey == "" {
 		return errors.New("attach needs --coordinator and --account-key")
 	}
-	st, _, err := attach(ctx, *coordinator, *accountKey, dir, hostName(*name))
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	st, _, err := attach(ctx, *coordinator, *accountKey, dir, hostName(*name), opsPerSecond(ctx, dir, time.Now(), log))
 	if err != nil {
 		return err
 	}
@@ -89,8 +91,8 @@ func newClient(coordinator, key string) *client.Client {
 
 // attach returns the attachment and a client holding the host token,
 // registering the host with the account key the first time (or for a new
-// coordinator).
-func attach(ctx context.Context, coordinator, accountKey, dir, name string) (hostState, *client.Client, error) {
+// coordinator); ops is its benchmark, 0 if there is none.
+func attach(ctx context.Context, coordinator, accountKey, dir, name string, ops float64) (hostState, *client.Client, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return hostState{}, nil, fmt.Errorf("creating state directory: %w", err)
 	}
@@ -108,8 +110,11 @@ func attach(ctx context.Context, coordinator, accountKey, dir, name string) (hos
 	if accountKey == "" {
 		return st, nil, errors.New("this PC is not attached yet: give --account-key (from your Nightshift account)")
 	}
-	h, err := newClient(coordinator, accountKey).RegisterHost(ctx, api.RegisterHostRequest{
-		Name: name, Platform: runtime.GOOS + "/" + runtime.GOARCH, Cores: runtime.NumCPU()})
+	req := api.RegisterHostRequest{Name: name, Platform: runtime.GOOS + "/" + runtime.GOARCH, Cores: runtime.NumCPU()}
+	if ops > 0 {
+		req.OpsPerSecond = &ops
+	}
+	h, err := newClient(coordinator, accountKey).RegisterHost(ctx, req)
 	if err != nil {
 		return st, nil, fmt.Errorf("attaching this PC: %w", err)
 	}

@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "pause", "resume":
 		return runPause(rest, getenv, cmd == "pause", stdout, stderr)
 	case "benchmark":
-		return runBenchmark(rest, getenv, stdout, stderr)
+		return runBenchmark(ctx, rest, getenv, stdout, stderr)
 	case "detach":
 		return runDetach(rest, getenv, stdout, stderr)
 	case "task-child":

@@ -160,7 +160,8 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	if s, running := readStatus(dir); running {
 		return fmt.Errorf("a worker (pid %d) is already running on %s", s.PID, dir)
 	}
-	host, hostClient, err := attach(ctx, *coordinator, *accountKey, dir, hostName(*name))
+	ops := opsPerSecond(ctx, dir, time.Now(), log)
+	host, hostClient, err := attach(ctx, *coordinator, *accountKey, dir, hostName(*name), ops)
 	if err != nil {
 		return err
 	}
@@ -177,15 +178,16 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	}
 	compiled := filepath.Join(dir, "compiled")
 	ag := agent.New(agent.Config{
-		Client:    hostClient,
-		Executor:  agent.ChildProcesses{Command: []string{exe, "task-child"}, CacheDir: compiled, MemoryLimitMiB: prefs.TaskMemoryMiB},
-		DiskCap:   int64(prefs.DiskMiB) << 20,
-		CacheDirs: []string{compiled},
-		StateDir:  dir,
-		Slots:     n,
-		Gate:      gate,
-		Logger:    log,
-		Transform: transform,
+		Client:       hostClient,
+		Executor:     agent.ChildProcesses{Command: []string{exe, "task-child"}, CacheDir: compiled, MemoryLimitMiB: prefs.TaskMemoryMiB},
+		DiskCap:      int64(prefs.DiskMiB) << 20,
+		CacheDirs:    []string{compiled},
+		StateDir:     dir,
+		Slots:        n,
+		Gate:         gate,
+		Logger:       log,
+		Transform:    transform,
+		OpsPerSecond: ops,
 	})
 	var extraInput []idle.Named
 	if *activityFile != "" {

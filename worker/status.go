@@ -222,6 +222,11 @@ func renderStatus(w *strings.Builder, dir string, earnings *api.Earnings, now ti
 			fmt.Fprintf(w, "; not taking tasks of job %s (they would miss their deadlines at that pace)", joinIDs(r.TooSlowFor))
 		}
 		w.WriteString("\n")
+		if b := r.Blocked; b != nil {
+			fmt.Fprintf(w, "BLOCKED: the coordinator sends this PC no work since %s: %s\n", b.Since.Local().Format(time.DateTime), b.Reason)
+			fmt.Fprintf(w, "  Tasks it returned did not match other PCs' results. Check the PC (memory, overclocking),\n"+
+				"  then ask the project's operator to unblock host %d. The worker asks again at %s.\n", host.HostID, b.RetryAt.Local().Format(time.TimeOnly))
+		}
 		if r.DiskFull {
 			fmt.Fprintf(w, "Disk: the cap of %d MiB is reached; no new work until tasks finish\n", r.Preferences.DiskMiB)
 		}

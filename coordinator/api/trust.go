@@ -5,14 +5,17 @@ import "time"
 // HostStanding is a host's daily quota, invalid streak and block, and its
 // trust in each app version it has results in, as an operator sees them.
 type HostStanding struct {
-	HostID        int64             `json:"host_id"`
-	DailyQuota    int               `json:"daily_quota"`
-	LeasedToday   int               `json:"leased_today"` // tasks leased since UTC midnight
-	InvalidStreak int               `json:"invalid_streak"`
-	Blocked       bool              `json:"blocked"`
-	BlockedAt     *time.Time        `json:"blocked_at,omitempty"`
-	BlockedReason string            `json:"blocked_reason,omitempty"`
-	AppVersions   []AppVersionTrust `json:"app_versions"`
+	HostID        int64      `json:"host_id"`
+	DailyQuota    int        `json:"daily_quota"`
+	LeasedToday   int        `json:"leased_today"` // tasks leased since UTC midnight
+	InvalidStreak int        `json:"invalid_streak"`
+	Blocked       bool       `json:"blocked"`
+	BlockedAt     *time.Time `json:"blocked_at,omitempty"`
+	BlockedReason string     `json:"blocked_reason,omitempty"`
+	// OpsPerSecond is the benchmark the host last sent (Whetstone
+	// instructions per second); absent if it sent none.
+	OpsPerSecond *float64          `json:"ops_per_second,omitempty"`
+	AppVersions  []AppVersionTrust `json:"app_versions"`
 }
 
 // AppVersionTrust is what a host has shown with one app version.

@@ -226,8 +226,13 @@ func (c *Client) HostEarnings(ctx context.Context) (api.Earnings, error) {
 
 // RequestWork leases up to maxTasks tasks, none of the jobs in skipJobs.
 func (c *Client) RequestWork(ctx context.Context, maxTasks int, skipJobs ...int64) (api.WorkResponse, error) {
+	return c.Work(ctx, api.WorkRequest{MaxTasks: maxTasks, SkipJobs: skipJobs})
+}
+
+// Work sends a whole work request: with the host's benchmark, say.
+func (c *Client) Work(ctx context.Context, req api.WorkRequest) (api.WorkResponse, error) {
 	var out api.WorkResponse
-	err := c.doJSON(ctx, http.MethodPost, "/api/v1/work", api.WorkRequest{MaxTasks: maxTasks, SkipJobs: skipJobs}, &out)
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/work", req, &out)
 	return out, err
 }
 

@@ -42,6 +42,9 @@ func hostStandingJSON(st service.HostStanding) api.HostStanding {
 	if q.Blocked() {
 		out.BlockedAt = &q.BlockedAt
 	}
+	if st.OpsPerSecond > 0 {
+		out.OpsPerSecond = &st.OpsPerSecond
+	}
 	for i, t := range st.Trust {
 		out.AppVersions[i] = api.AppVersionTrust{AppVersionID: t.AppVersionID, ConsecutiveValid: t.ConsecutiveValid,
 			ValidTotal: t.ValidTotal, InvalidTotal: t.InvalidTotal, SpotCheckFailures: t.SpotCheckFailures,

@@ -223,6 +223,8 @@ func (s *Service) LeaseWork(ctx context.Context, hostID int64, max int, skipJobs
 type HostStanding struct {
 	Quota workunits.HostQuota
 	Trust []workunits.HostTrust
+	// OpsPerSecond is the host's last benchmark; 0: it sent none.
+	OpsPerSecond float64
 }
 
 // HostStanding returns a host's standing.
@@ -240,7 +242,11 @@ func (s *Service) hostStanding(ctx context.Context, tx store.Tx, hostID int64, s
 		return err
 	}
 	st.Quota = quotas[0].Today(s.now())
-	st.Trust, err = tx.HostTrustList(ctx, hostID)
+	if st.Trust, err = tx.HostTrustList(ctx, hostID); err != nil {
+		return err
+	}
+	ops, err := tx.HostOpsPerSecondMany(ctx, []int64{hostID})
+	st.OpsPerSecond = ops[hostID]
 	return err
 }
 

@@ -50,6 +50,9 @@ type Config struct {
 	// scratch directories), modules and CacheDirs. Zero means no cap.
 	DiskCap   int64
 	CacheDirs []string // emptied first when over the cap
+	// OpsPerSecond is the host's benchmark, sent with every work request
+	// (the coordinator credits CPU time with it); 0: none.
+	OpsPerSecond float64
 }
 
 // Agent works for one host.
@@ -74,6 +77,7 @@ type Agent struct {
 	roomNow   chan struct{} // a task ended or reports went out: disk may be free
 
 	cancelled map[int64]bool // under mu: tasks whose job was cancelled, until discarded
+	blocked   *Blocked       // under mu: the coordinator refuses this host work
 }
 
 type runningTask struct {
@@ -120,6 +124,17 @@ type Status struct {
 	Available  float64 `json:"available"`
 	TooSlowFor []int64 `json:"too_slow_for,omitempty"`
 	DiskFull   bool    `json:"disk_full,omitempty"` // no new work: the disk cap is reached
+	// Blocked is set while the coordinator refuses this host work (too
+	// many invalid results); nil otherwise.
+	Blocked *Blocked `json:"blocked,omitempty"`
+}
+
+// Blocked says since when and why the coordinator refuses this host work,
+// and when the worker asks again.
+type Blocked struct {
+	Since   time.Time `json:"since"`
+	Reason  string    `json:"reason"`
+	RetryAt time.Time `json:"retry_at"`
 }
 
 // New returns an agent.
@@ -232,7 +247,11 @@ func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(l
 		a.mu.Lock()
 		tooSlow := a.pace.TooSlowFor()
 		a.mu.Unlock()
-		work, err := a.cfg.Client.RequestWork(ctx, free, tooSlow...)
+		req := api.WorkRequest{MaxTasks: free, SkipJobs: tooSlow}
+		if a.cfg.OpsPerSecond > 0 {
+			req.OpsPerSecond = &a.cfg.OpsPerSecond
+		}
+		work, err := a.cfg.Client.Work(ctx, req)
 		leasedAt := time.Now()
 		switch {
 		case ctx.Err() != nil:
@@ -243,6 +262,7 @@ func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(l
 			// Blocked for invalid results until the operator unblocks the
 			// host: ask again now and then, not in a loop.
 			a.log.Error("the coordinator has blocked this host; asking again later", "err", err, "retry_in", blockedWait)
+			a.setBlocked(err, leasedAt)
 			sleep(ctx, blockedWait)
 			continue
 		case client.StatusOf(err) >= 400 && client.StatusOf(err) < 500 && client.StatusOf(err) != http.StatusTooManyRequests:
@@ -255,6 +275,7 @@ func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(l
 			continue
 		}
 		backoff = time.Second
+		a.setBlocked(nil, leasedAt)
 		a.cancelTasks(work.CancelTasks)
 		if len(work.Tasks) == 0 {
 			wait := min(time.Duration(work.RetryAfterSeconds)*time.Second, a.cfg.MaxIdleWait)
@@ -270,6 +291,27 @@ func (a *Agent) fetchLoop(ctx context.Context, slots chan struct{}, start func(l
 			start(leased{Task: t, at: leasedAt})
 		}
 	}
+}
+
+// setBlocked records the coordinator's refusal err at now, or, with a nil
+// err, that it hands out work again.
+func (a *Agent) setBlocked(err error, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err == nil {
+		a.blocked = nil
+		return
+	}
+	reason := err.Error()
+	var apiErr *client.Error
+	if errors.As(err, &apiErr) {
+		reason = apiErr.Message
+	}
+	b := &Blocked{Since: now, Reason: reason, RetryAt: now.Add(blockedWait)}
+	if a.blocked != nil {
+		b.Since = a.blocked.Since
+	}
+	a.blocked = b
 }
 
 // keep writes a leased task to disk before it runs.
@@ -470,6 +512,10 @@ func (a *Agent) Status() Status {
 	defer a.mu.Unlock()
 	st := Status{Done: a.done, Reported: a.reported, ReportsWaiting: waiting,
 		Available: a.pace.Share(), TooSlowFor: a.pace.TooSlowFor(), DiskFull: a.diskFull}
+	if a.blocked != nil {
+		b := *a.blocked
+		st.Blocked = &b
+	}
 	for id, r := range a.running {
 		st.Tasks = append(st.Tasks, TaskStatus{ID: id, App: r.job.App, Progress: r.execution.Progress(), Started: r.started, Deadline: r.deadline})
 	}
