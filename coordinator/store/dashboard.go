@@ -36,6 +36,8 @@ type DashboardTx interface {
 	// has this email (compared case-insensitively), in id order, with the
 	// member's role. An empty email matches nothing.
 	ProjectListByMemberEmail(ctx context.Context, email string) ([]MemberOf, error)
+	// ProjectDescriptionSet sets what a project says of its research.
+	ProjectDescriptionSet(ctx context.Context, id int64, description string) error
 }
 
 // DayMicros is an amount for one UTC day (Day is its midnight, UTC).

@@ -251,3 +251,14 @@ func (t *Tx) ProjectListByMemberEmail(ctx context.Context, email string) ([]stor
 	}
 	return out, nil
 }
+
+func (t *Tx) ProjectDescriptionSet(ctx context.Context, id int64, description string) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE projects SET description = $1 WHERE id = $2`, description, id)
+	if err != nil {
+		return fmt.Errorf("describing project %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return workunits.Errorf(workunits.ENOTFOUND, "project %d not found", id)
+	}
+	return nil
+}

@@ -269,3 +269,14 @@ func (t *Tx) ProjectListByMemberEmail(ctx context.Context, email string) ([]stor
 	}
 	return out, nil
 }
+
+func (t *Tx) ProjectDescriptionSet(ctx context.Context, id int64, description string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE projects SET description = ? WHERE id = ?`, description, id)
+	if err != nil {
+		return fmt.Errorf("describing project %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return workunits.Errorf(workunits.ENOTFOUND, "project %d not found", id)
+	}
+	return nil
+}
