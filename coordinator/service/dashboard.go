@@ -396,4 +396,3 @@ func (s *Service) MemberProjectsByEmail(ctx context.Context, email string) ([]Me
 	}
 	return out, nil
 }
-

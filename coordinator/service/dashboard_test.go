@@ -136,4 +136,3 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 }
-
