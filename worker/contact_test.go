@@ -231,3 +231,12 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestContactEveryHasAFloor(t *testing.T) {
+	var stderr strings.Builder
+	err := runRun(context.Background(), []string{"--state", t.TempDir(), "--contact-every", "10ms"},
+		func(string) string { return "" }, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--contact-every must be at least 1s") {
+		t.Errorf("--contact-every 10ms: %v, want refused", err)
+	}
+}
