@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/worker/agent"
 	"github.com/nightshift-platform/nightshift/worker/governor"
 	"github.com/nightshift-platform/nightshift/worker/idle"
@@ -126,6 +127,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	activityFile := fs.String("activity-file", "", "a file whose modification time counts as user input, for setups the built-in idle sources cannot see")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	wrongPct := fs.Int("wrong-output-percent", 0, "testing only: corrupt this percentage of outputs, to exercise validation")
+	contactEvery := fs.Duration("contact-every", defaultContactEvery, "tell the coordinator this PC's state and fetch the web preferences this often (at least 1s)")
 	var pf prefFlags
 	pf.define(fs)
 	if err := fs.Parse(args); err != nil {
@@ -150,6 +152,14 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return err
 	}
+	if *contactEvery < minContactEvery {
+		return fmt.Errorf("--contact-every must be at least %s, got %s", minContactEvery, *contactEvery)
+	}
+	localSet, err := localWebFields(fs, dir)
+	if err != nil {
+		return err
+	}
+	web := newWebPrefs(prefs, localSet, dir, log)
 	n := prefs.Slots(runtime.NumCPU())
 	if *slots != 0 {
 		if *slots < 1 || *slots > 64 {
@@ -199,7 +209,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 		Gate:        gate,
 		Input:       sampler.Input,
 		Observe:     sampler.Observe,
-		Preferences: func() policy.Preferences { return prefs },
+		Preferences: web.Current,
 		Paused:      func() bool { return paused(dir) },
 		FastEvery:   governor.DefaultFastEvery,
 		SlowEvery:   governor.DefaultSlowEvery,
@@ -208,7 +218,10 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { gov.Run(loops) })
-	wg.Go(func() { keepStatus(loops, dir, host, prefs, n, gov, ag, log) })
+	wg.Go(func() { keepStatus(loops, dir, host, prefs, n, gov, ag, log, web) })
+	contact := &contactLoop{Client: hostClient, Prefs: web, Every: *contactEvery, Log: log,
+		State: func() api.HostContactRequest { return hostReport(gov, func() int { return len(ag.Status().Tasks) }) }}
+	wg.Go(func() { contact.Run(loops) })
 	log.Info("worker started", "coordinator", host.Coordinator, "host", host.HostID, "state", dir, "slots", n,
 		"idle_minutes", prefs.IdleMinutes, "input_sources", sampler.Input.Len())
 	err = ag.Run(ctx)

@@ -41,6 +41,7 @@ type statusReport struct {
 	OtherCPUPercent *float64           `json:"other_cpu_percent,omitempty"`
 	OnBattery       *bool              `json:"on_battery,omitempty"`
 	Preferences     policy.Preferences `json:"preferences"`
+	Web             *webPrefsStatus    `json:"web_preferences,omitempty"` // which preferences come from the web
 	agent.Status
 }
 
@@ -49,7 +50,7 @@ const statusEvery = 2 * time.Second
 
 // keepStatus writes the status file every statusEvery until ctx ends.
 func keepStatus(ctx context.Context, dir string, host hostState, prefs policy.Preferences, slots int,
-	gov *governor.Governor, ag *agent.Agent, log *slog.Logger) {
+	gov *governor.Governor, ag *agent.Agent, log *slog.Logger, web *webPrefs) {
 	t := time.NewTicker(statusEvery)
 	defer t.Stop()
 	for {
@@ -57,6 +58,7 @@ func keepStatus(ctx context.Context, dir string, host hostState, prefs policy.Pr
 		r := statusReport{PID: os.Getpid(), UpdatedAt: time.Now(), Coordinator: host.Coordinator, HostID: host.HostID,
 			HostName: host.Name, Slots: slots, Running: state.Run, Reason: state.Code, Detail: state.Detail, Since: state.Since,
 			InputSources: obs.Sources, Preferences: prefs, Status: ag.Status()}
+		r.Preferences, r.Web = web.Current(), web.status()
 		if obs.InputKnown {
 			r.LastInput = &obs.LastInput
 		}
@@ -208,6 +210,7 @@ func renderStatus(w *strings.Builder, dir string, earnings *api.Earnings, now ti
 			fmt.Fprintf(w, "   Power: %s", power)
 		}
 		w.WriteString("\n")
+		renderWebPrefs(w, r.Web)
 		fmt.Fprintf(w, "Tasks (%d of %d slots):\n", len(r.Tasks), r.Slots)
 		if len(r.Tasks) == 0 {
 			w.WriteString("  none\n")

@@ -88,6 +88,10 @@ var apiShapes = map[string]any{
 	"Spend":                    api.Spend{},
 	"JobSpend":                 api.JobSpend{},
 	"ProjectSpend":             api.ProjectSpend{},
+	"HostContactRequest":       api.HostContactRequest{},
+	"HostContactResponse":      api.HostContactResponse{},
+	"WebPreferences":           workunits.WebPreferences{},
+	"ContributorPreferences":   api.ContributorPreferences{},
 }
 
 // requestShapes are the schemas of request bodies (and their parts). What
@@ -99,6 +103,7 @@ var requestShapes = []string{
 	"CreateAPIKeyRequest", "CreateMemberRequest", "Chunks", "SweepParam", "WebhookConfig", "SubmitJobRequest",
 	"CreateContributorRequest", "RegisterHostRequest", "WorkRequest", "ReportRequest", "Report",
 	"CreatePayoutRunRequest",
+	"HostContactRequest", "WebPreferences",
 }
 
 // TestOpenAPIShapes fails on every JSON field a coordinator/api type has

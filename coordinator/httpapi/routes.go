@@ -85,6 +85,8 @@ func (s *server) routes(r chi.Router) {
 		r.With(s.requireContributor).Get("/leaderboard", s.handleLeaderboard())
 		r.With(s.requireContributor).Get("/contributor/payouts", s.handleContributorPayouts())
 		r.With(s.requireContributor).Get("/contributor/statement.csv", s.handleContributorStatement())
+		r.With(s.requireContributor).Get("/contributor/preferences", s.handleWebPreferencesGet())
+		r.With(s.requireContributor).Put("/contributor/preferences", s.handleWebPreferencesPut())
 
 		// Worker side: one host's token.
 		r.Group(func(r chi.Router) {
@@ -94,6 +96,7 @@ func (s *server) routes(r chi.Router) {
 			r.Get("/modules/{sha256}", s.handleModule())
 			r.Get("/blobs/{sha256}/range", s.handleBlobRange())
 			r.Get("/host/earnings", s.handleEarnings(func(r *http.Request) int64 { return hostOf(r).ContributorID }))
+			r.Post("/host/contact", s.handleHostContact())
 		})
 	})
 }

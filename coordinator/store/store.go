@@ -45,6 +45,8 @@ type Tx interface {
 	PayoutTx   // payout runs and statements: payouts.go
 	ClawbackTx // reversing a cheating host's results: clawback.go
 	DashboardTx
+	// HostContactTx: host states and web preferences, contact.go.
+	HostContactTx
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.

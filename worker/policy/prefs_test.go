@@ -57,7 +57,7 @@ func TestParsePreferences(t *testing.T) {
 	}
 	want := Defaults()
 	want.IdleMinutes, want.RunOnBattery = 10, true
-	want.ActiveHours = Week{time.Saturday: {{9 * 60, 17 * 60}}}
+	want.ActiveHours = Week{time.Saturday: {{Start: 9 * 60, End: 17 * 60}}}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("ParsePreferences = %+v, want %+v (unset fields keep defaults)", p, want)
 	}

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Payouts", testPayouts},
 		{"Clawbacks", testClawbacks},
 		{"Dashboard", testDashboard},
+		{"HostContact", testHostContact},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })
