@@ -275,8 +275,8 @@ func renderWebPrefs(w *strings.Builder, s *webPrefsStatus) {
 type contactLoop struct {
 	Client *client.Client
 	State  func() api.HostContactRequest // what to report now
-	// OpsPerSecond, if set, is the host's benchmark to send; 0 sends none.
-	OpsPerSecond func() float64
+	// OpsPerSecond is the host's benchmark to send; 0 sends none.
+	OpsPerSecond float64
 	Prefs        *webPrefs
 	Every        time.Duration
 	Log          *slog.Logger
@@ -341,10 +341,8 @@ func cmpOr(d, def time.Duration) time.Duration {
 // contact makes one contact and applies the answer; it reports whether
 // the coordinator answered.
 func (c *contactLoop) contact(ctx context.Context, report api.HostContactRequest) bool {
-	if c.OpsPerSecond != nil {
-		if ops := c.OpsPerSecond(); ops > 0 {
-			report.OpsPerSecond = &ops
-		}
+	if ops := c.OpsPerSecond; ops > 0 {
+		report.OpsPerSecond = &ops
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

@@ -219,7 +219,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	var wg sync.WaitGroup
 	wg.Go(func() { gov.Run(loops) })
 	wg.Go(func() { keepStatus(loops, dir, host, prefs, n, gov, ag, log, web) })
-	contact := &contactLoop{Client: hostClient, Prefs: web, Every: *contactEvery, Log: log,
+	contact := &contactLoop{Client: hostClient, Prefs: web, Every: *contactEvery, Log: log, OpsPerSecond: ops,
 		State: func() api.HostContactRequest { return hostReport(gov, func() int { return len(ag.Status().Tasks) }) }}
 	wg.Go(func() { contact.Run(loops) })
 	log.Info("worker started", "coordinator", host.Coordinator, "host", host.HostID, "state", dir, "slots", n,

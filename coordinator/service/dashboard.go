@@ -94,17 +94,6 @@ func (s *Service) ContributorRank(ctx context.Context, contributorID int64) (Ran
 	return r, err
 }
 
-// HostState is what a host last said of itself at its contact: running,
-// suspended (and why) or idle. The host contact work (issue 7, part C)
-// fills it; until then HostOverview.State is nil.
-type HostState struct {
-	State        string // running, suspended, idle
-	Reason       string // why suspended
-	Detail       string
-	At           time.Time // when it said so
-	TasksRunning int
-}
-
 // HostOverview is one of a contributor's hosts as the dashboard lists it.
 type HostOverview struct {
 	ID            int64
@@ -128,18 +117,28 @@ type HostOverview struct {
 	Blocked                bool
 	BlockedAt              time.Time
 	BlockedReason          string
-	State                  *HostState // nil: unknown
+	// State is what the host last said of itself at a contact (running,
+	// suspended and why, idle); nil if it never said.
+	State *workunits.HostState
 }
 
 // HostsOverview returns each of the contributor's hosts, in id order.
 func (s *Service) HostsOverview(ctx context.Context, contributorID int64) ([]HostOverview, error) {
 	var hosts []store.HostOverview
 	var credit store.ContributorCredit
+	var states map[int64]workunits.HostState
 	err := s.store.InReadTx(ctx, func(tx store.Tx) (err error) {
 		if credit, err = tx.ContributorCreditGet(ctx, contributorID, s.now()); err != nil {
 			return err
 		}
-		hosts, err = tx.HostOverviewList(ctx, contributorID)
+		if hosts, err = tx.HostOverviewList(ctx, contributorID); err != nil {
+			return err
+		}
+		ids := make([]int64, len(hosts))
+		for i, h := range hosts {
+			ids[i] = h.ID
+		}
+		states, err = tx.HostStateGetMany(ctx, ids)
 		return err
 	})
 	if err != nil {
@@ -158,6 +157,9 @@ func (s *Service) HostsOverview(ctx context.Context, contributorID int64) ([]Hos
 			if st != workunits.StatusInProgress {
 				out[i].TasksDone += c
 			}
+		}
+		if st, ok := states[h.ID]; ok {
+			out[i].State = &st
 		}
 	}
 	return out, nil

@@ -70,6 +70,17 @@ func TestDashboard(t *testing.T) {
 			h.EarnedMicros != 2*(reward-fee) || h.Blocked || h.State != nil {
 			t.Errorf("ada's host = %+v, want 2 valid tasks done, 1 in progress, %d earned", h, 2*(reward-fee))
 		}
+		// Once the host has said what it is doing, the overview shows it.
+		said := workunits.HostState{State: "suspended", Reason: "user_active", Detail: "input 3s ago"}
+		if _, err := b.svc.HostContact(m.ctx, hostA, said); err != nil {
+			t.Fatal(err)
+		}
+		if hosts, err = b.svc.HostsOverview(m.ctx, ada.ID); err != nil {
+			t.Fatal(err)
+		}
+		if st := hosts[0].State; st == nil || st.State != said.State || st.Reason != said.Reason || st.Detail != said.Detail || st.At.IsZero() {
+			t.Errorf("ada's host state = %+v, want what it said: %+v", st, said)
+		}
 
 		rank, err := b.svc.ContributorRank(m.ctx, ada.ID)
 		if err != nil || rank.Of != 2 || rank.Position < 1 || rank.Position > 2 {
