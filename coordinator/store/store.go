@@ -44,6 +44,8 @@ type Tx interface {
 	TrustTx    // host trust and quotas: trust.go
 	PayoutTx   // payout runs and statements: payouts.go
 	ClawbackTx // reversing a cheating host's results: clawback.go
+
+	PayoutSettingsTx // how and where contributors are paid: payout_settings.go
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.
