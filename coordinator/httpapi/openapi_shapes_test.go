@@ -88,6 +88,8 @@ var apiShapes = map[string]any{
 	"Spend":                    api.Spend{},
 	"JobSpend":                 api.JobSpend{},
 	"ProjectSpend":             api.ProjectSpend{},
+	"PutPayoutSettingsRequest": api.PutPayoutSettingsRequest{},
+	"PayoutSettings":           api.PayoutSettings{},
 }
 
 // requestShapes are the schemas of request bodies (and their parts). What
@@ -99,6 +101,7 @@ var requestShapes = []string{
 	"CreateAPIKeyRequest", "CreateMemberRequest", "Chunks", "SweepParam", "WebhookConfig", "SubmitJobRequest",
 	"CreateContributorRequest", "RegisterHostRequest", "WorkRequest", "ReportRequest", "Report",
 	"CreatePayoutRunRequest",
+	"PutPayoutSettingsRequest",
 }
 
 // TestOpenAPIShapes fails on every JSON field a coordinator/api type has

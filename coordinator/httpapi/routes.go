@@ -85,6 +85,8 @@ func (s *server) routes(r chi.Router) {
 		r.With(s.requireContributor).Get("/leaderboard", s.handleLeaderboard())
 		r.With(s.requireContributor).Get("/contributor/payouts", s.handleContributorPayouts())
 		r.With(s.requireContributor).Get("/contributor/statement.csv", s.handleContributorStatement())
+		r.With(s.requireContributor).Get("/contributor/payout-settings", s.handlePayoutSettingsGet())
+		r.With(s.requireContributor).Put("/contributor/payout-settings", s.handlePayoutSettingsPut())
 
 		// Worker side: one host's token.
 		r.Group(func(r chi.Router) {

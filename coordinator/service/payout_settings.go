@@ -26,6 +26,10 @@ type PayoutSettings struct {
 // last four characters hidden.
 func (p PayoutSettings) MaskedDestination() string { return payouts.MaskDestination(p.Destination) }
 
+// MinPayoutThreshold is the least a contributor may ask to be paid in one
+// go: the platform's payout threshold (Options.PayoutThreshold).
+func (s *Service) MinPayoutThreshold() int64 { return s.payoutThreshold }
+
 // PayoutSettings returns a contributor's payout settings (the zero
 // settings if they never set any).
 func (s *Service) PayoutSettings(ctx context.Context, contributorID int64) (PayoutSettings, error) {
@@ -42,19 +46,35 @@ func (s *Service) PayoutSettings(ctx context.Context, contributorID int64) (Payo
 
 // SetPayoutSettings validates and replaces a contributor's payout
 // settings, and returns them as stored (the destination normalised: an
-// IBAN without spaces, in capitals). The runs made before keep what they
-// were made with. Errors never repeat the destination: it is personal data.
+// IBAN without spaces, in capitals). A method with no destination keeps
+// the destination stored if the method is the one stored: a form that
+// shows the destination masked need not ask for it again. The runs made
+// before keep what they were made with. Errors never repeat the
+// destination: it is personal data.
 func (s *Service) SetPayoutSettings(ctx context.Context, contributorID int64, p PayoutSettings) (PayoutSettings, error) {
-	if err := s.checkPayoutSettings(&p); err != nil {
-		return PayoutSettings{}, err
-	}
 	var st store.PayoutSettings
-	err := s.store.InTx(ctx, func(tx store.Tx) (err error) {
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if p.Method != "" && p.Destination == "" {
+			old, err := tx.PayoutSettingsGet(ctx, contributorID)
+			if err != nil {
+				return err
+			}
+			if old.Method == p.Method {
+				p.Destination = old.Destination
+			}
+		}
+		if err := s.checkPayoutSettings(&p); err != nil {
+			return err
+		}
+		var err error
 		st, err = tx.PayoutSettingsPut(ctx, store.PayoutSettings{ContributorID: contributorID, ThresholdMicros: p.ThresholdMicros,
 			Method: p.Method, Destination: p.Destination, UpdatedAt: s.now()})
 		return err
 	})
 	if err != nil {
+		if workunits.ErrorCode(err) != workunits.EINTERNAL {
+			return PayoutSettings{}, err
+		}
 		return PayoutSettings{}, fmt.Errorf("setting payout settings of contributor %d: %w", contributorID, err)
 	}
 	return payoutSettingsOf(st), nil

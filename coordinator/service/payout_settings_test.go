@@ -79,6 +79,15 @@ func TestPayoutSettings(t *testing.T) {
 	if _, err := b.svc.SetPayoutSettings(ctx, 9999, PayoutSettings{}); workunits.ErrorCode(err) != workunits.ENOTFOUND {
 		t.Errorf("settings of no contributor: %v, want ENOTFOUND", err)
 	}
+	// The same method without a destination keeps the one stored (a form
+	// shows it masked); another method needs its own.
+	kept, err := b.svc.SetPayoutSettings(ctx, ada.ID, PayoutSettings{Method: payouts.MethodBankTransfer})
+	if err != nil || kept.Destination != "GB82WEST12345698765432" || kept.ThresholdMicros != 0 {
+		t.Errorf("same method, no destination = %+v, %v; want the IBAN kept and the threshold cleared", kept, err)
+	}
+	if _, err := b.svc.SetPayoutSettings(ctx, ada.ID, PayoutSettings{Method: payouts.MethodPayPal}); workunits.ErrorCode(err) != workunits.EINVALID {
+		t.Errorf("another method, no destination: %v, want EINVALID", err)
+	}
 	// Clearing: no threshold of one's own, no method.
 	if got, err := b.svc.SetPayoutSettings(ctx, ada.ID, PayoutSettings{}); err != nil || got != (PayoutSettings{UpdatedAt: b.now}) {
 		t.Errorf("clearing = %+v, %v", got, err)
