@@ -54,6 +54,12 @@ func TestPayoutsCommand(t *testing.T) {
 			return err
 		}
 		ada, bob = a.ID, b.ID
+		for c, dest := range map[int64]string{ada: "GB82WEST12345698765432", bob: "DE89370400440532013000"} {
+			if _, err := tx.PayoutSettingsPut(ctx, store.PayoutSettings{ContributorID: c, Method: payouts.MethodBankTransfer,
+				Destination: dest, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
 		_, err = tx.LedgerRecordMany(ctx, []payouts.Transaction{
 			payouts.Fund(1, 40_000_000, "grant"), payouts.Escrow(1, 1, 40_000_000),
 			payouts.Reserve(1, 1, ada, 25_000_000), payouts.Post(1, ada, 25_000_000, 0),
@@ -73,7 +79,7 @@ func TestPayoutsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprintf("1,1,%d,ada,25000000,25.000000,USD\n", ada); !strings.HasSuffix(string(csvFile), want) {
+	if want := fmt.Sprintf("1,1,%d,ada,25000000,25.000000,USD,bank_transfer,GB82WEST12345698765432\n", ada); !strings.HasSuffix(string(csvFile), want) {
 		t.Errorf("CSV file %q, want it to end with %q", csvFile, want)
 	}
 	if got, err := cmd("payouts", "run", "--key", "nov", "--out", out); err != nil || !strings.Contains(got, "found (made before)") {

@@ -87,8 +87,10 @@ func TestKeyKindAndID(t *testing.T) {
 
 func TestWritePayoutFiles(t *testing.T) {
 	lines := []PayoutLine{
-		{ID: 9, RunID: 2, ContributorID: 4, ContributorName: `Ada "the" Lovelace, Esq.`, AmountMicros: 12_500_000},
-		{ID: 3, RunID: 2, ContributorID: 1, ContributorName: "bob", AmountMicros: 10_000_001},
+		{ID: 9, RunID: 2, ContributorID: 4, ContributorName: `Ada "the" Lovelace, Esq.`, AmountMicros: 12_500_000,
+			Method: MethodBankTransfer, Destination: "GB82WEST12345698765432"},
+		{ID: 3, RunID: 2, ContributorID: 1, ContributorName: "bob", AmountMicros: 10_000_001, Method: MethodPayPal, Destination: "bob@example.com"},
+		{ID: 1, RunID: 2, ContributorID: 5, ContributorName: "old", AmountMicros: 10_000_000}, // a line from before payout settings
 	}
 	tests := []struct {
 		name  string
@@ -97,15 +99,17 @@ func TestWritePayoutFiles(t *testing.T) {
 		want  string
 	}{
 		{"csv", func(b *bytes.Buffer, l []PayoutLine) error { return WritePayoutCSV(b, l) }, lines,
-			"line_id,run_id,contributor_id,contributor_name,amount_micros,amount,currency\n" +
-				"3,2,1,bob,10000001,10.000001,USD\n" +
-				`9,2,4,"Ada ""the"" Lovelace, Esq.",12500000,12.500000,USD` + "\n"},
+			"line_id,run_id,contributor_id,contributor_name,amount_micros,amount,currency,method,destination\n" +
+				"1,2,5,old,10000000,10.000000,USD,,\n" +
+				"3,2,1,bob,10000001,10.000001,USD,paypal,bob@example.com\n" +
+				`9,2,4,"Ada ""the"" Lovelace, Esq.",12500000,12.500000,USD,bank_transfer,GB82WEST12345698765432` + "\n"},
 		{"csv empty", func(b *bytes.Buffer, l []PayoutLine) error { return WritePayoutCSV(b, l) }, nil,
-			"line_id,run_id,contributor_id,contributor_name,amount_micros,amount,currency\n"},
+			"line_id,run_id,contributor_id,contributor_name,amount_micros,amount,currency,method,destination\n"},
 		{"json", func(b *bytes.Buffer, l []PayoutLine) error { return WritePayoutJSON(b, l) }, lines,
 			"[\n" +
-				`  {"line_id":3,"run_id":2,"contributor_id":1,"contributor_name":"bob","amount_micros":10000001,"amount":"10.000001","currency":"USD"},` + "\n" +
-				`  {"line_id":9,"run_id":2,"contributor_id":4,"contributor_name":"Ada \"the\" Lovelace, Esq.","amount_micros":12500000,"amount":"12.500000","currency":"USD"}` + "\n" +
+				`  {"line_id":1,"run_id":2,"contributor_id":5,"contributor_name":"old","amount_micros":10000000,"amount":"10.000000","currency":"USD","method":"","destination":""},` + "\n" +
+				`  {"line_id":3,"run_id":2,"contributor_id":1,"contributor_name":"bob","amount_micros":10000001,"amount":"10.000001","currency":"USD","method":"paypal","destination":"bob@example.com"},` + "\n" +
+				`  {"line_id":9,"run_id":2,"contributor_id":4,"contributor_name":"Ada \"the\" Lovelace, Esq.","amount_micros":12500000,"amount":"12.500000","currency":"USD","method":"bank_transfer","destination":"GB82WEST12345698765432"}` + "\n" +
 				"]\n"},
 		{"json empty", func(b *bytes.Buffer, l []PayoutLine) error { return WritePayoutJSON(b, l) }, nil, "[]\n"},
 	}

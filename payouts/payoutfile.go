@@ -20,10 +20,12 @@ type PayoutLine struct {
 	ContributorID   int64
 	ContributorName string
 	AmountMicros    int64
+	Method          Method // how to pay: copied from the contributor's settings when the run was made
+	Destination     string // where to: IBAN, email, … (personal data)
 }
 
 // payoutColumns are the columns of a payout file, in order.
-var payoutColumns = []string{"line_id", "run_id", "contributor_id", "contributor_name", "amount_micros", "amount", "currency"}
+var payoutColumns = []string{"line_id", "run_id", "contributor_id", "contributor_name", "amount_micros", "amount", "currency", "method", "destination"}
 
 // payoutRecord is a payout line as the JSON payout file holds it.
 type payoutRecord struct {
@@ -34,6 +36,8 @@ type payoutRecord struct {
 	AmountMicros    int64  `json:"amount_micros"`
 	Amount          string `json:"amount"`
 	Currency        string `json:"currency"`
+	Method          Method `json:"method"`
+	Destination     string `json:"destination"`
 }
 
 // sortedLines is lines in id order, so the same run always writes the same
@@ -45,7 +49,9 @@ func sortedLines(lines []PayoutLine) []PayoutLine {
 }
 
 // WritePayoutCSV writes lines as a CSV payout file: a header, then one row
-// per line in id order, amounts both in micro-units and as a decimal.
+// per line in id order, amounts both in micro-units and as a decimal, and
+// how and where to pay (method and destination; both empty on lines of
+// runs made before contributors had payout settings).
 func WritePayoutCSV(w io.Writer, lines []PayoutLine) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(payoutColumns); err != nil {
@@ -54,7 +60,7 @@ func WritePayoutCSV(w io.Writer, lines []PayoutLine) error {
 	for _, l := range sortedLines(lines) {
 		if err := cw.Write([]string{strconv.FormatInt(l.ID, 10), strconv.FormatInt(l.RunID, 10),
 			strconv.FormatInt(l.ContributorID, 10), l.ContributorName, strconv.FormatInt(l.AmountMicros, 10),
-			FormatMicros(l.AmountMicros), Currency}); err != nil {
+			FormatMicros(l.AmountMicros), Currency, string(l.Method), l.Destination}); err != nil {
 			return err
 		}
 	}
@@ -72,7 +78,8 @@ func WritePayoutJSON(w io.Writer, lines []PayoutLine) error {
 			buf.WriteString(",")
 		}
 		b, err := json.Marshal(payoutRecord{LineID: l.ID, RunID: l.RunID, ContributorID: l.ContributorID,
-			ContributorName: l.ContributorName, AmountMicros: l.AmountMicros, Amount: FormatMicros(l.AmountMicros), Currency: Currency})
+			ContributorName: l.ContributorName, AmountMicros: l.AmountMicros, Amount: FormatMicros(l.AmountMicros), Currency: Currency,
+			Method: l.Method, Destination: l.Destination})
 		if err != nil {
 			return err
 		}

@@ -37,6 +37,11 @@ type PayoutLine struct {
 	State           string    `json:"state"` // pending | settled | returned
 	Reference       string    `json:"reference"`
 	UpdatedAt       time.Time `json:"updated_at"`
+	// How and where the line is paid, as set when its run was made (empty
+	// on older runs); the destination masked but for its last four
+	// characters: the payout file has it whole.
+	Method            string `json:"method,omitempty"`
+	DestinationMasked string `json:"destination_masked,omitempty"`
 }
 
 // PayoutImportResult says what importing a result file did.

@@ -264,6 +264,11 @@ func startVolunteers(ctx context.Context, operator *client.Client, workerPath, d
 			if err != nil {
 				return set, err
 			}
+			// A payout run pays only contributors with a payout method.
+			if _, err := operator.WithKey(acct.AccountKey).SetPayoutSettings(ctx, api.PutPayoutSettingsRequest{Method: string(payouts.MethodPayPal),
+				Destination: v.contributor + "@example.org"}); err != nil {
+				return set, fmt.Errorf("payout settings of %s: %w", v.contributor, err)
+			}
 			c = &ContributorSummary{Name: v.contributor, AccountKey: acct.AccountKey}
 			byName[v.contributor] = c
 			set.list = append(set.list, c)

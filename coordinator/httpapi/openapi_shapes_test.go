@@ -92,6 +92,8 @@ var apiShapes = map[string]any{
 	"HostContactResponse":      api.HostContactResponse{},
 	"WebPreferences":           workunits.WebPreferences{},
 	"ContributorPreferences":   api.ContributorPreferences{},
+	"PutPayoutSettingsRequest": api.PutPayoutSettingsRequest{},
+	"PayoutSettings":           api.PayoutSettings{},
 }
 
 // requestShapes are the schemas of request bodies (and their parts). What
@@ -104,6 +106,7 @@ var requestShapes = []string{
 	"CreateContributorRequest", "RegisterHostRequest", "WorkRequest", "ReportRequest", "Report",
 	"CreatePayoutRunRequest",
 	"HostContactRequest", "WebPreferences",
+	"PutPayoutSettingsRequest",
 }
 
 // TestOpenAPIShapes fails on every JSON field a coordinator/api type has

@@ -33,7 +33,8 @@ func payoutRunJSON(r store.PayoutRun, lines []store.PayoutLine) api.PayoutRun {
 
 func payoutLineJSON(l store.PayoutLine) api.PayoutLine {
 	return api.PayoutLine{ID: l.ID, RunID: l.RunID, ContributorID: l.ContributorID, ContributorName: l.ContributorName,
-		AmountMicros: l.AmountMicros, State: l.State, Reference: l.Reference, UpdatedAt: l.UpdatedAt}
+		AmountMicros: l.AmountMicros, State: l.State, Reference: l.Reference, UpdatedAt: l.UpdatedAt,
+		Method: string(l.Method), DestinationMasked: payouts.MaskDestination(l.Destination)}
 }
 
 func (s *server) handlePayoutRunCreate() http.HandlerFunc {

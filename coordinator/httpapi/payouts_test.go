@@ -67,6 +67,13 @@ func setupPayouts(t *testing.T) *payoutBundle {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Runs pay only contributors with a payout method.
+	for _, c := range []api.Contributor{b.ada, b.bob} {
+		body := fmt.Sprintf(`{"method":"paypal","destination":"%s@example.com"}`, c.Name)
+		if code, got := b.do(t, http.MethodPut, "/api/v1/contributor/payout-settings", c.AccountKey, "application/json", body); code != http.StatusOK {
+			t.Fatalf("payout settings of %s: %d %s", c.Name, code, got)
+		}
+	}
 	return b
 }
 

@@ -87,6 +87,8 @@ func (s *server) routes(r chi.Router) {
 		r.With(s.requireContributor).Get("/contributor/statement.csv", s.handleContributorStatement())
 		r.With(s.requireContributor).Get("/contributor/preferences", s.handleWebPreferencesGet())
 		r.With(s.requireContributor).Put("/contributor/preferences", s.handleWebPreferencesPut())
+		r.With(s.requireContributor).Get("/contributor/payout-settings", s.handlePayoutSettingsGet())
+		r.With(s.requireContributor).Put("/contributor/payout-settings", s.handlePayoutSettingsPut())
 
 		// Worker side: one host's token.
 		r.Group(func(r chi.Router) {

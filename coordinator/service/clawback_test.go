@@ -48,7 +48,9 @@ func TestClawBack(t *testing.T) {
 		return st.Job
 	}
 	cheat, cheater := b.host(t, "cheater")
-	_, honest := b.host(t, "honest")
+	honestC, honest := b.host(t, "honest")
+	b.payTo(t, cheat.ID, payouts.MethodPayPal, "cheat@example.com")
+	b.payTo(t, honestC.ID, payouts.MethodPayPal, "honest@example.com")
 	before := b.now
 
 	// Job 1: one unit, quorum 2: both hosts agree; the cheater is first,

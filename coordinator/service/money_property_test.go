@@ -109,7 +109,8 @@ type propRun struct {
 	open          []int64         // leased, not yet reported or found over
 	reported      []propReport    // reports taken, to send again
 	fundUsed      map[string]bool
-	runs          map[string]int64 // payout run key → id
+	runs          map[string]int64         // payout run key → id
+	settings      map[int64]PayoutSettings // contributor → payout settings as last set
 	runKeys       []string
 	imported      map[int64][]byte // run → last result file taken
 	crashes       int              // crashes injected
@@ -147,14 +148,16 @@ func runMoneyProperties(t *testing.T, seed uint64, steps int) {
 	r := &propRun{t: t, ctx: t.Context(), seed: seed, rng: rand.New(rand.NewPCG(seed, 0x6d6f6e6579)), b: setupOn(t, cs), cs: cs,
 		start:         time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC),
 		contributorOf: map[int64]int64{}, leased: map[int64]int64{}, unitOf: map[int64]int64{}, fundUsed: map[string]bool{},
-		runs: map[string]int64{}, imported: map[int64][]byte{}}
+		runs: map[string]int64{}, imported: map[int64][]byte{}, settings: map[int64]PayoutSettings{}}
 	r.b.svc.platformFeeBPS = propFeeBPS
+	r.b.svc.payoutThreshold = 1 // so that a contributor's own threshold is in the range of what they earn
 	r.b.svc.rand = rand.New(rand.NewPCG(seed, 2)).Float64
 	// Five contributors, the first two with two hosts each.
 	for i := range 5 {
 		c, h := r.b.host(t, fmt.Sprintf("c%d", i))
 		r.contributors = append(r.contributors, c.ID)
 		r.addHost(h.ID, c.ID)
+		r.setPayoutSettings(c.ID, r.payoutMethod(c.ID, 0))
 		if i < 2 {
 			h2, _, err := r.b.svc.RegisterHost(r.ctx, c.ID, HostInfo{Name: fmt.Sprintf("c%d-laptop", i), Platform: "test", Cores: 1})
 			if err != nil {
@@ -233,6 +236,8 @@ func (r *propRun) pick(crash bool) propOp {
 			op = r.opImport()
 		case k < 92:
 			op = r.opClawback()
+		case k < 94:
+			op = r.opPayoutSettings()
 		case crash:
 			op = r.opCrash()
 		}
@@ -519,6 +524,7 @@ func (r *propRun) opPayoutRun() *propOp {
 			if !run.Created {
 				r.fatalf("payout run %s was not created and the test made none", key)
 			}
+			r.checkRunPayees(run, before)
 			r.runs[key] = run.ID
 			r.runKeys = append(r.runKeys, key)
 			return nil
@@ -668,6 +674,9 @@ func (r *propRun) windDown() {
 		if j.FinishedAt.IsZero() {
 			r.fatalf("job %d is %s and unsettled after the wind-down", j.ID, j.State)
 		}
+	}
+	for _, c := range r.contributors {
+		r.setPayoutSettings(c, r.payoutMethod(c, 0))
 	}
 	run, err := r.b.svc.CreatePayoutRun(r.ctx, "final", 1)
 	if err != nil {
@@ -1206,5 +1215,76 @@ func (r *propRun) check(drained bool) {
 	// The payer never has a reason to refuse: escrow covers every task.
 	for _, m := range s.refused {
 		fail("the ledger refused %s of task %d (job %d): %s", m.Kind, m.TaskID, m.JobID, m.Reason)
+	}
+}
+
+// payoutMethod is a contributor's payout settings with a method (by turns
+// paypal or a bank transfer) and the given threshold of their own.
+func (r *propRun) payoutMethod(c, threshold int64) PayoutSettings {
+	if c%2 == 0 {
+		return PayoutSettings{ThresholdMicros: threshold, Method: payouts.MethodPayPal, Destination: fmt.Sprintf("c%d@example.com", c)}
+	}
+	return PayoutSettings{ThresholdMicros: threshold, Method: payouts.MethodBankTransfer, Destination: "GB82WEST12345698765432"}
+}
+
+func (r *propRun) setPayoutSettings(c int64, p PayoutSettings) {
+	r.t.Helper()
+	got, err := r.b.svc.SetPayoutSettings(r.ctx, c, p)
+	if err != nil {
+		r.fatalf("payout settings of contributor %d: %v", c, err)
+	}
+	r.settings[c] = got
+}
+
+// opPayoutSettings changes a contributor's payout settings: a threshold of
+// their own, or no method (not paid until they set one again), or back to
+// a method and the run's threshold.
+func (r *propRun) opPayoutSettings() *propOp {
+	c := r.contributors[r.rng.IntN(len(r.contributors))]
+	var p PayoutSettings
+	switch r.rng.IntN(3) {
+	case 0:
+		p = r.payoutMethod(c, 1+r.rng.Int64N(5000))
+	case 1:
+		p = PayoutSettings{ThresholdMicros: r.rng.Int64N(2) * (1 + r.rng.Int64N(5000))}
+	default:
+		p = r.payoutMethod(c, 0)
+	}
+	return &propOp{name: fmt.Sprintf("payout settings of contributor %d: %+v", c, p), run: func() error {
+		got, err := r.b.svc.SetPayoutSettings(r.ctx, c, p)
+		if err != nil {
+			return err
+		}
+		r.settings[c] = got
+		return nil
+	}}
+}
+
+// checkRunPayees checks a run just made against the state before it: it
+// pays exactly the contributors with a method whose available balance
+// reaches both its threshold and their own, all of it, to the method and
+// destination they had set.
+func (r *propRun) checkRunPayees(run PayoutRun, before propState) {
+	r.t.Helper()
+	paid := map[int64]store.PayoutLine{}
+	for _, l := range run.Lines {
+		paid[l.ContributorID] = l
+	}
+	for _, c := range r.contributors {
+		set, avail := r.settings[c], before.sums[payouts.ContributorAvailable(c)]
+		due := set.Method != "" && avail >= max(run.ThresholdMicros, set.ThresholdMicros)
+		l, ok := paid[c]
+		switch {
+		case due && !ok:
+			r.fatalf("run %d does not pay contributor %d: %d available, settings %+v, run threshold %d", run.ID, c, avail, set, run.ThresholdMicros)
+		case !due && ok:
+			r.fatalf("run %d pays contributor %d (%+v): %d available, settings %+v, run threshold %d", run.ID, c, l, avail, set, run.ThresholdMicros)
+		case ok && (l.AmountMicros != avail || l.Method != set.Method || l.Destination != set.Destination):
+			r.fatalf("run %d pays contributor %d %d by %s to %s; want %d by %s to %s", run.ID, c, l.AmountMicros, l.Method, l.Destination,
+				avail, set.Method, set.Destination)
+		}
+	}
+	if len(paid) != len(run.Lines) {
+		r.fatalf("run %d has two lines for one contributor", run.ID)
 	}
 }

@@ -49,6 +49,9 @@ func TestPayoutRun(t *testing.T) {
 	ada, _ := b.host(t, "ada")
 	bob, _ := b.host(t, "bob")
 	cy, _ := b.host(t, "cy")
+	b.payTo(t, ada.ID, payouts.MethodPayPal, "ada@example.com")
+	b.payTo(t, bob.ID, payouts.MethodBankTransfer, "GB82 WEST 1234 5698 7654 32")
+	b.payTo(t, cy.ID, payouts.MethodPayPal, "cy@example.com")
 	b.earn(t, ada.ID, 1, 1, 12_000_000)
 	b.earn(t, bob.ID, 1, 2, 30_000_000)
 	b.earn(t, cy.ID, 1, 3, 9_000_000) // below the default threshold
@@ -96,8 +99,8 @@ func TestPayoutRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCSV := fmt.Sprintf("line_id,run_id,contributor_id,contributor_name,amount_micros,amount,currency\n"+
-		"%d,%d,%d,ada,12000000,12.000000,USD\n%d,%d,%d,bob,30000000,30.000000,USD\n",
+	wantCSV := fmt.Sprintf("line_id,run_id,contributor_id,contributor_name,amount_micros,amount,currency,method,destination\n"+
+		"%d,%d,%d,ada,12000000,12.000000,USD,paypal,ada@example.com\n%d,%d,%d,bob,30000000,30.000000,USD,bank_transfer,GB82WEST12345698765432\n",
 		run.Lines[0].ID, run.ID, ada.ID, run.Lines[1].ID, run.ID, bob.ID)
 	if string(first) != wantCSV {
 		t.Errorf("CSV file:\n%s\nwant\n%s", first, wantCSV)

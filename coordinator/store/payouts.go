@@ -13,9 +13,11 @@ import (
 // pending to settled or returned as the processor's results come in.
 type PayoutTx interface {
 	// PayoutRunCreate creates the run keyed p.Key with one pending line
-	// for each contributor whose contributor:C:available balance (read
-	// from the running balances) is at least p.ThresholdMicros, for the
-	// whole balance, and locks those balances for this transaction. If a
+	// for each contributor with a payout method whose
+	// contributor:C:available balance (read from the running balances) is
+	// at least p.ThresholdMicros and at least the contributor's own
+	// threshold, for the whole balance, with the method and destination
+	// copied onto the line; it locks those balances for this transaction. If a
 	// run with p.Key exists it is returned with its lines, created false,
 	// and nothing is written.
 	PayoutRunCreate(ctx context.Context, p PayoutRunCreateParams) (run PayoutRun, lines []PayoutLine, created bool, err error)
@@ -82,12 +84,14 @@ type PayoutLine struct {
 	State           string
 	Reference       string
 	UpdatedAt       time.Time
+	Method          payouts.Method // as the contributor's settings were when the run was made; "" on older runs
+	Destination     string         // likewise; personal data
 }
 
 // File is the line as the payout file holds it.
 func (l PayoutLine) File() payouts.PayoutLine {
 	return payouts.PayoutLine{ID: l.ID, RunID: l.RunID, ContributorID: l.ContributorID,
-		ContributorName: l.ContributorName, AmountMicros: l.AmountMicros}
+		ContributorName: l.ContributorName, AmountMicros: l.AmountMicros, Method: l.Method, Destination: l.Destination}
 }
 
 type PayoutLineUpdate struct {

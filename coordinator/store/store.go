@@ -47,6 +47,8 @@ type Tx interface {
 	DashboardTx
 	// HostContactTx: host states and web preferences, contact.go.
 	HostContactTx
+
+	PayoutSettingsTx // how and where contributors are paid: payout_settings.go
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.

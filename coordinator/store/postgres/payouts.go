@@ -26,11 +26,12 @@ func scanPayoutRun(row pgx.CollectableRow) (store.PayoutRun, error) {
 	return r, err
 }
 
-const payoutLineColumns = `l.id, l.run_id, l.contributor_id, c.name, l.amount_micros, l.state, l.reference, l.updated_at`
+const payoutLineColumns = `l.id, l.run_id, l.contributor_id, c.name, l.amount_micros, l.state, l.reference, l.updated_at,
+	l.method, l.destination`
 
 func scanPayoutLine(row pgx.CollectableRow) (store.PayoutLine, error) {
 	var l store.PayoutLine
-	err := row.Scan(&l.ID, &l.RunID, &l.ContributorID, &l.ContributorName, &l.AmountMicros, &l.State, &l.Reference, &l.UpdatedAt)
+	err := row.Scan(&l.ID, &l.RunID, &l.ContributorID, &l.ContributorName, &l.AmountMicros, &l.State, &l.Reference, &l.UpdatedAt, &l.Method, &l.Destination)
 	l.UpdatedAt = l.UpdatedAt.UTC()
 	return l, err
 }
@@ -56,14 +57,19 @@ func (t *Tx) PayoutRunCreate(ctx context.Context, p store.PayoutRunCreateParams)
 	if err != nil {
 		return store.PayoutRun{}, nil, false, fmt.Errorf("creating payout run %q: %w", p.Key, err)
 	}
-	rows, _ := t.tx.Query(ctx, `SELECT account, balance FROM ledger_balances
-		WHERE account LIKE 'contributor:%:available' AND balance >= $1 ORDER BY account FOR UPDATE`, p.ThresholdMicros)
+	rows, _ := t.tx.Query(ctx, `SELECT b.account, b.balance, s.method, s.destination FROM contributor_payout_settings s
+		JOIN ledger_balances b ON b.account = 'contributor:' || s.contributor_id || ':available'
+		WHERE s.method <> '' AND b.balance >= greatest($1, coalesce(s.threshold_micros, 0))
+		ORDER BY b.account FOR UPDATE OF b`, p.ThresholdMicros)
 	var contributors, amounts []int64
+	var methods, destinations []string
 	var account payouts.Account
 	var balance int64
-	if _, err := pgx.ForEachRow(rows, []any{&account, &balance}, func() error {
+	var method, destination string
+	if _, err := pgx.ForEachRow(rows, []any{&account, &balance, &method, &destination}, func() error {
 		if c, kind, ok := payouts.ContributorAccount(account); ok && kind == "available" {
 			contributors, amounts = append(contributors, c), append(amounts, balance)
+			methods, destinations = append(methods, method), append(destinations, destination)
 		}
 		return nil
 	}); err != nil {
@@ -74,9 +80,9 @@ func (t *Tx) PayoutRunCreate(ctx context.Context, p store.PayoutRunCreateParams)
 			return store.PayoutRun{}, nil, false, fmt.Errorf("closing empty payout run %d: %w", id, err)
 		}
 	}
-	if _, err := t.tx.Exec(ctx, `INSERT INTO payout_lines (run_id, contributor_id, amount_micros, state, updated_at)
-		SELECT $1, c, a, $4, $5 FROM unnest($2::bigint[], $3::bigint[]) AS u (c, a) ORDER BY c`,
-		id, contributors, amounts, store.PayoutLinePending, ts(p.Now)); err != nil {
+	if _, err := t.tx.Exec(ctx, `INSERT INTO payout_lines (run_id, contributor_id, amount_micros, state, updated_at, method, destination)
+		SELECT $1, c, a, $4, $5, m, d FROM unnest($2::bigint[], $3::bigint[], $6::text[], $7::text[]) AS u (c, a, m, d) ORDER BY c`,
+		id, contributors, amounts, store.PayoutLinePending, ts(p.Now), methods, destinations); err != nil {
 		return store.PayoutRun{}, nil, false, fmt.Errorf("adding %d contributors to payout run %d: %w", len(contributors), id, err)
 	}
 	run, lines, err := t.payoutRunWithLines(ctx, id)

@@ -27,12 +27,13 @@ func scanPayoutRun(row scanner) (store.PayoutRun, error) {
 	return r, err
 }
 
-const payoutLineColumns = `l.id, l.run_id, l.contributor_id, c.name, l.amount_micros, l.state, l.reference, l.updated_at`
+const payoutLineColumns = `l.id, l.run_id, l.contributor_id, c.name, l.amount_micros, l.state, l.reference, l.updated_at,
+	l.method, l.destination`
 
 func scanPayoutLine(row scanner) (store.PayoutLine, error) {
 	var l store.PayoutLine
 	var updated int64
-	err := row.Scan(&l.ID, &l.RunID, &l.ContributorID, &l.ContributorName, &l.AmountMicros, &l.State, &l.Reference, &updated)
+	err := row.Scan(&l.ID, &l.RunID, &l.ContributorID, &l.ContributorName, &l.AmountMicros, &l.State, &l.Reference, &updated, &l.Method, &l.Destination)
 	l.UpdatedAt = time.UnixMilli(updated).UTC()
 	return l, err
 }
@@ -53,14 +54,18 @@ func (t *Tx) PayoutRunCreate(ctx context.Context, p store.PayoutRunCreateParams)
 		return store.PayoutRun{}, nil, false, fmt.Errorf("looking up payout run %q: %w", p.Key, err)
 	}
 	type payable struct {
-		account payouts.Account
-		balance int64
+		account     payouts.Account
+		balance     int64
+		method      string
+		destination string
 	}
 	balances, err := collect(ctx, t, func(row scanner) (payable, error) {
 		var b payable
-		err := row.Scan(&b.account, &b.balance)
+		err := row.Scan(&b.account, &b.balance, &b.method, &b.destination)
 		return b, err
-	}, `SELECT account, balance FROM ledger_balances WHERE account LIKE 'contributor:%:available' AND balance >= ? ORDER BY account`,
+	}, `SELECT b.account, b.balance, s.method, s.destination FROM contributor_payout_settings s
+		JOIN ledger_balances b ON b.account = 'contributor:' || s.contributor_id || ':available'
+		WHERE s.method <> '' AND b.balance >= max(?, coalesce(s.threshold_micros, 0)) ORDER BY b.account`,
 		p.ThresholdMicros)
 	if err != nil {
 		return store.PayoutRun{}, nil, false, fmt.Errorf("finding payable contributors: %w", err)
@@ -77,7 +82,8 @@ func (t *Tx) PayoutRunCreate(ctx context.Context, p store.PayoutRunCreateParams)
 	if id, err = res.LastInsertId(); err != nil {
 		return store.PayoutRun{}, nil, false, fmt.Errorf("creating payout run %q: %w", p.Key, err)
 	}
-	insert, err := t.stmt(ctx, `INSERT INTO payout_lines (run_id, contributor_id, amount_micros, state, updated_at) VALUES (?, ?, ?, ?, ?)`)
+	insert, err := t.stmt(ctx, `INSERT INTO payout_lines (run_id, contributor_id, amount_micros, state, updated_at, method, destination)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return store.PayoutRun{}, nil, false, err
 	}
@@ -86,7 +92,7 @@ func (t *Tx) PayoutRunCreate(ctx context.Context, p store.PayoutRunCreateParams)
 		if !ok || kind != "available" {
 			continue
 		}
-		if _, err := insert.ExecContext(ctx, id, contributor, b.balance, store.PayoutLinePending, p.Now.UnixMilli()); err != nil {
+		if _, err := insert.ExecContext(ctx, id, contributor, b.balance, store.PayoutLinePending, p.Now.UnixMilli(), b.method, b.destination); err != nil {
 			return store.PayoutRun{}, nil, false, fmt.Errorf("adding contributor %d to payout run %d: %w", contributor, id, err)
 		}
 	}

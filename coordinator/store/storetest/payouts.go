@@ -38,7 +38,8 @@ func legacyReward(taskID, jobID, contributorID, amount int64) payouts.Transactio
 func lineSummary(lines []store.PayoutLine) []string {
 	out := make([]string, len(lines))
 	for i, l := range lines {
-		out[i] = fmt.Sprintf("run %d contributor %d (%s) %d %s %q", l.RunID, l.ContributorID, l.ContributorName, l.AmountMicros, l.State, l.Reference)
+		out[i] = fmt.Sprintf("run %d contributor %d (%s) %d %s %q %s %s", l.RunID, l.ContributorID, l.ContributorName, l.AmountMicros, l.State,
+			l.Reference, l.Method, l.Destination)
 	}
 	return out
 }
@@ -46,15 +47,22 @@ func lineSummary(lines []store.PayoutLine) []string {
 func testPayouts(t *testing.T, newStore func(*testing.T) store.Store) {
 	t.Run("RunCreate", func(t *testing.T) {
 		s := setup(t, newStore)
-		var c1, c2, c3, c4 workunits.Contributor
+		var c1, c2, c3, c4, c5, c6 workunits.Contributor
 		inTx(t, s, func(tx store.Tx, f *factory) error {
-			c1, c2, c3, c4 = f.Contributor(), f.Contributor(), f.Contributor(), f.Contributor()
+			c1, c2, c3, c4, c5, c6 = f.Contributor(), f.Contributor(), f.Contributor(), f.Contributor(), f.Contributor(), f.Contributor()
+			for _, c := range []workunits.Contributor{c1, c2, c4} {
+				f.PayTo(c.ID, payouts.MethodPayPal, fmt.Sprintf("c%d@example.com", c.ID), 0)
+			}
+			f.PayTo(c3.ID, payouts.MethodBankTransfer, "GB82WEST12345698765432", 10_000_000)
+			f.PayTo(c6.ID, payouts.MethodPayPal, "c6@example.com", 20_000_000)
 			return nil
 		})
 		earn(t, s, c1.ID, 15_000_000)
 		earn(t, s, c2.ID, 9_999_999)
 		earn(t, s, c3.ID, 10_000_000)
-		_ = c4 // never earned
+		earn(t, s, c5.ID, 50_000_000) // but has no payout method
+		earn(t, s, c6.ID, 15_000_000) // but wants at least 20
+		_ = c4                        // never earned
 
 		var run store.PayoutRun
 		var lines []store.PayoutLine
@@ -75,8 +83,8 @@ func testPayouts(t *testing.T, newStore func(*testing.T) store.Store) {
 			t.Errorf("run = %+v", run)
 		}
 		want := []string{
-			fmt.Sprintf("run %d contributor %d (%s) 15000000 pending \"\"", run.ID, c1.ID, c1.Name),
-			fmt.Sprintf("run %d contributor %d (%s) 10000000 pending \"\"", run.ID, c3.ID, c3.Name),
+			fmt.Sprintf("run %d contributor %d (%s) 15000000 pending \"\" paypal c%d@example.com", run.ID, c1.ID, c1.Name, c1.ID),
+			fmt.Sprintf("run %d contributor %d (%s) 10000000 pending \"\" bank_transfer GB82WEST12345698765432", run.ID, c3.ID, c3.Name),
 		}
 		if got := lineSummary(lines); !slices.Equal(got, want) {
 			t.Errorf("lines = %q, want %q", got, want)
@@ -118,6 +126,8 @@ func testPayouts(t *testing.T, newStore func(*testing.T) store.Store) {
 		var c1, c2 workunits.Contributor
 		inTx(t, s, func(tx store.Tx, f *factory) error {
 			c1, c2 = f.Contributor(), f.Contributor()
+			f.PayTo(c1.ID, payouts.MethodPayPal, "c1@example.com", 0)
+			f.PayTo(c2.ID, payouts.MethodPayPal, "c2@example.com", 0)
 			return nil
 		})
 		var runs []store.PayoutRun

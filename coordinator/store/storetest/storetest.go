@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Clawbacks", testClawbacks},
 		{"Dashboard", testDashboard},
 		{"HostContact", testHostContact},
+		{"PayoutSettings", testPayoutSettings},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newStore) })
