@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/nightshift-platform/nightshift/coordinator/service"
+	"github.com/nightshift-platform/nightshift/coordinator/web"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -96,6 +97,9 @@ func (s *server) routes(r chi.Router) {
 			r.Get("/host/earnings", s.handleEarnings(func(r *http.Request) int64 { return hostOf(r).ContributorID }))
 		})
 	})
+
+	// The contributor dashboard: HTML pages, outside the JSON API.
+	r.Mount("/", web.New(s.svc, s.log, web.Options{}))
 }
 
 func handleHealth(w http.ResponseWriter, _ *http.Request) {
