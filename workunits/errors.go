@@ -18,6 +18,8 @@ const (
 	EINSUFFICIENT Code = "insufficient_funds"
 	EGONE         Code = "gone" // existed, but its data was deleted for good
 	EINTERNAL     Code = "internal"
+
+	ETOOMANY Code = "too_many_requests" // rate limited: wait and try again
 )
 
 // Error is the one error type callers can act on. Message is safe to show

@@ -16,6 +16,11 @@ type Contributor struct {
 	ID        int64
 	Name      string
 	CreatedAt time.Time
+	// Email signs in to the dashboard; empty for a contributor made
+	// through the API, who has only an account key.
+	Email            string
+	DisplayName      string // shown on the leaderboard if LeaderboardOptIn
+	LeaderboardOptIn bool
 }
 
 // Host is one PC attached by a contributor.

@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/nightshift-platform/nightshift/coordinator/service"
+	"github.com/nightshift-platform/nightshift/coordinator/web"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -101,6 +102,9 @@ func (s *server) routes(r chi.Router) {
 			r.Post("/host/contact", s.handleHostContact())
 		})
 	})
+
+	// The contributor dashboard: HTML pages, outside the JSON API.
+	r.Mount("/", web.New(s.svc, s.log, web.Options{}))
 }
 
 func handleHealth(w http.ResponseWriter, _ *http.Request) {

@@ -58,6 +58,8 @@ func statusOf(code workunits.Code) int {
 		return http.StatusPaymentRequired
 	case workunits.EGONE:
 		return http.StatusGone
+	case workunits.ETOOMANY:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}

@@ -43,6 +43,9 @@ type Options struct {
 	// points (250 = 2.5%), 0 to payouts.MaxFeeBPS. It is fixed for a task
 	// when its post is queued.
 	PlatformFeeBPS int
+	// PasswordCost is bcrypt's work factor for dashboard passwords; 0:
+	// DefaultPasswordCost. Tests lower it to bcrypt.MinCost.
+	PasswordCost int
 }
 
 // Service implements every coordinator use case.
@@ -59,12 +62,19 @@ type Service struct {
 	rand            func() float64
 	payoutThreshold int64
 	platformFeeBPS  int
+
+	// Web accounts (web_accounts.go).
+	passwordCostOpt int
+	logins          loginLimiter
+	dummyOnce       sync.Once
+	dummy           []byte
 }
 
 // New returns a Service over the given store.
 func New(o Options) *Service {
 	s := &Service{store: o.Store, checkModule: o.CheckModule, clock: o.Now, log: o.Logger, maxBlobSize: o.MaxBlobSize, tempDir: o.TempDir,
 		rand: o.Rand, platformFeeBPS: min(max(o.PlatformFeeBPS, 0), payouts.MaxFeeBPS)}
+	s.passwordCostOpt = o.PasswordCost
 	if s.payoutThreshold = o.PayoutThreshold; s.payoutThreshold <= 0 {
 		s.payoutThreshold = DefaultPayoutThreshold
 	}

@@ -49,6 +49,7 @@ type Tx interface {
 	HostContactTx
 
 	PayoutSettingsTx // how and where contributors are paid: payout_settings.go
+	SessionTx        // web accounts and dashboard sessions: sessions.go
 	ProjectInsert(ctx context.Context, p ProjectInsertParams) (workunits.Project, error)
 	ProjectGet(ctx context.Context, id int64) (workunits.Project, error)
 	// ProjectGetByKeyHash finds the project of a live (unrevoked) API key.
@@ -386,10 +387,18 @@ type ProjectInsertParams struct {
 	Share      int // 0: workunits.DefaultShare
 }
 
+// ContributorInsertParams makes a contributor. Email and PasswordHash are
+// empty for one made through the API; another contributor with the same
+// email (compared without case) is a workunits.ECONFLICT.
 type ContributorInsertParams struct {
 	Name    string
 	KeyHash string
 	Now     time.Time
+
+	// Web accounts only (sessions.go).
+	Email        string
+	PasswordHash string
+	DisplayName  string
 }
 
 type HostInsertParams struct {

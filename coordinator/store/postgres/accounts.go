@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -54,22 +55,35 @@ func (t *Tx) ProjectGetByKeyHash(ctx context.Context, keyHash string) (workunits
 }
 
 func (t *Tx) ContributorInsert(ctx context.Context, p store.ContributorInsertParams) (workunits.Contributor, error) {
-	c := workunits.Contributor{Name: p.Name, CreatedAt: ts(p.Now)}
-	if err := t.tx.QueryRow(ctx, `INSERT INTO contributors (name, key_hash, created_at) VALUES ($1, $2, $3) RETURNING id`,
-		p.Name, p.KeyHash, c.CreatedAt).Scan(&c.ID); err != nil {
+	c := workunits.Contributor{Name: p.Name, CreatedAt: ts(p.Now), Email: p.Email, DisplayName: p.DisplayName}
+	// A taken email inserts nothing and returns no row, even when another
+	// transaction takes it at the same moment: the unique index decides.
+	err := t.tx.QueryRow(ctx, `INSERT INTO contributors (name, key_hash, created_at, email, password_hash, display_name)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (lower(email)) WHERE email <> '' DO NOTHING RETURNING id`,
+		p.Name, p.KeyHash, c.CreatedAt, p.Email, p.PasswordHash, p.DisplayName).Scan(&c.ID)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return workunits.Contributor{}, workunits.Errorf(workunits.ECONFLICT, "an account with this email already exists")
+	case err != nil:
 		return workunits.Contributor{}, fmt.Errorf("inserting contributor: %w", err)
 	}
 	return c, nil
 }
 
-func (t *Tx) ContributorGetByKeyHash(ctx context.Context, keyHash string) (workunits.Contributor, error) {
+const contributorColumns = `id, name, created_at, email, display_name, leaderboard_opt_in`
+
+func scanContributor(row pgx.Row, extra ...any) (workunits.Contributor, error) {
 	var c workunits.Contributor
-	err := t.tx.QueryRow(ctx, `SELECT id, name, created_at FROM contributors WHERE key_hash = $1`, keyHash).
-		Scan(&c.ID, &c.Name, &c.CreatedAt)
+	err := row.Scan(append([]any{&c.ID, &c.Name, &c.CreatedAt, &c.Email, &c.DisplayName, &c.LeaderboardOptIn}, extra...)...)
+	c.CreatedAt = c.CreatedAt.UTC()
+	return c, err
+}
+
+func (t *Tx) ContributorGetByKeyHash(ctx context.Context, keyHash string) (workunits.Contributor, error) {
+	c, err := scanContributor(t.tx.QueryRow(ctx, `SELECT `+contributorColumns+` FROM contributors WHERE key_hash = $1`, keyHash))
 	if err != nil {
 		return c, notFound(err, "no contributor has this key")
 	}
-	c.CreatedAt = c.CreatedAt.UTC()
 	return c, nil
 }
 

@@ -54,8 +54,11 @@ func (t *Tx) ProjectGetByKeyHash(ctx context.Context, keyHash string) (workunits
 }
 
 func (t *Tx) ContributorInsert(ctx context.Context, p store.ContributorInsertParams) (workunits.Contributor, error) {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO contributors (name, key_hash, created_at) VALUES (?, ?, ?)`,
-		p.Name, p.KeyHash, p.Now.UnixMilli())
+	if err := t.contributorEmailFree(ctx, p.Email); err != nil {
+		return workunits.Contributor{}, err
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO contributors (name, key_hash, created_at, email, password_hash, display_name)
+		VALUES (?, ?, ?, ?, ?, ?)`, p.Name, p.KeyHash, p.Now.UnixMilli(), p.Email, p.PasswordHash, p.DisplayName)
 	if err != nil {
 		return workunits.Contributor{}, fmt.Errorf("inserting contributor: %w", err)
 	}
@@ -63,18 +66,43 @@ func (t *Tx) ContributorInsert(ctx context.Context, p store.ContributorInsertPar
 	if err != nil {
 		return workunits.Contributor{}, fmt.Errorf("reading contributor id: %w", err)
 	}
-	return workunits.Contributor{ID: id, Name: p.Name, CreatedAt: time.UnixMilli(p.Now.UnixMilli()).UTC()}, nil
+	return workunits.Contributor{ID: id, Name: p.Name, CreatedAt: time.UnixMilli(p.Now.UnixMilli()).UTC(),
+		Email: p.Email, DisplayName: p.DisplayName}, nil
+}
+
+// contributorEmailFree refuses an email another contributor has. SQLite
+// has one writer at a time, so nothing can take it between this check and
+// the insert; the unique index is the backstop.
+func (t *Tx) contributorEmailFree(ctx context.Context, email string) error {
+	if email == "" {
+		return nil
+	}
+	var other int64
+	err := t.tx.QueryRowContext(ctx, `SELECT id FROM contributors WHERE lower(email) = lower(?) AND email <> ''`, email).Scan(&other)
+	switch {
+	case err == nil:
+		return workunits.Errorf(workunits.ECONFLICT, "an account with this email already exists")
+	case err != sql.ErrNoRows:
+		return fmt.Errorf("checking the email of a new contributor: %w", err)
+	}
+	return nil
+}
+
+const contributorColumns = `id, name, created_at, email, display_name, leaderboard_opt_in`
+
+func scanContributor(row scanner, extra ...any) (workunits.Contributor, error) {
+	var c workunits.Contributor
+	var created int64
+	err := row.Scan(append([]any{&c.ID, &c.Name, &created, &c.Email, &c.DisplayName, &c.LeaderboardOptIn}, extra...)...)
+	c.CreatedAt = time.UnixMilli(created).UTC()
+	return c, err
 }
 
 func (t *Tx) ContributorGetByKeyHash(ctx context.Context, keyHash string) (workunits.Contributor, error) {
-	var c workunits.Contributor
-	var created int64
-	err := t.tx.QueryRowContext(ctx, `SELECT id, name, created_at FROM contributors WHERE key_hash = ?`, keyHash).
-		Scan(&c.ID, &c.Name, &created)
+	c, err := scanContributor(t.tx.QueryRowContext(ctx, `SELECT `+contributorColumns+` FROM contributors WHERE key_hash = ?`, keyHash))
 	if err != nil {
 		return c, notFound(err, "no contributor has this key")
 	}
-	c.CreatedAt = time.UnixMilli(created).UTC()
 	return c, nil
 }
 
