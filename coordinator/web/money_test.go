@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/payouts"
@@ -332,6 +335,20 @@ func TestParseMoney(t *testing.T) {
 	for _, in := range []string{"-1", "1,5", ".5", "5.", "1e3", "abc", "1.2345678", "9999999999999", " 5", "+5"} {
 		if _, err := parseMoney(in); err == nil {
 			t.Errorf("parseMoney(%q) succeeded, want an error", in)
+		}
+	}
+}
+
+func TestMoneyRoutesAreWalkable(t *testing.T) {
+	h := New(nil, nil, Options{}).(chi.Routes)
+	var got []string
+	_ = chi.Walk(h, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		got = append(got, method+" "+route)
+		return nil
+	})
+	for _, r := range []string{"GET /tasks", "GET /payouts", "GET /payouts/statement.csv", "POST /payouts/settings"} {
+		if !slices.Contains(got, r) {
+			t.Errorf("route %q is not in the walk: %q", r, got)
 		}
 	}
 }
