@@ -71,6 +71,12 @@ func (s *server) routes(r chi.Router) {
 			r.Get("/account", s.handleAccount())
 			r.Post("/account/key", s.handleAccountKey())
 			r.Post("/account/profile", s.handleAccountProfile())
+			// Community pages: hosts, preferences, leaderboard, projects.
+			r.Get("/hosts", s.handleHosts())
+			r.Get("/preferences", s.handlePreferences())
+			r.Post("/preferences", s.handlePreferencesSave())
+			r.Get("/leaderboard", s.handleLeaderboard())
+			r.Get("/projects", s.handleProjects())
 		})
 	})
 }
