@@ -95,11 +95,12 @@ func TestWrongOutputIsRejectedAndUnpaid(t *testing.T) {
 	}
 	good := earnings(t, ada).AvailableMicros + earnings(t, grace).AvailableMicros
 	// worker status shows earnings with the host's token alone.
-	// Recent average credit decays as it is read: compare the rest.
+	// Recent average credit decays as it is read, and the running agents
+	// keep touching their hosts' last contact: compare the rest.
 	withoutRAC := func(e api.Earnings) api.Earnings {
 		e.RAC, e.Hosts = 0, slices.Clone(e.Hosts)
 		for i := range e.Hosts {
-			e.Hosts[i].RAC = 0
+			e.Hosts[i].RAC, e.Hosts[i].LastContactAt = 0, time.Time{}
 		}
 		return e
 	}
