@@ -39,35 +39,10 @@ func NewServer(svc *service.Service, log *slog.Logger) http.Handler {
 	return r
 }
 
-// statusOf maps the domain's error codes to HTTP, in this one place.
-func statusOf(code workunits.Code) int {
-	switch code {
-	case workunits.EINVALID:
-		return http.StatusBadRequest
-	case workunits.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case workunits.EFORBIDDEN:
-		return http.StatusForbidden
-	case workunits.ENOTFOUND:
-		return http.StatusNotFound
-	case workunits.ECONFLICT:
-		return http.StatusConflict
-	case workunits.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case workunits.EINSUFFICIENT:
-		return http.StatusPaymentRequired
-	case workunits.EGONE:
-		return http.StatusGone
-	case workunits.ETOOMANY:
-		return http.StatusTooManyRequests
-	default:
-		return http.StatusInternalServerError
-	}
-}
 
 func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := workunits.ErrorCode(err)
-	status := statusOf(code)
+	status := api.HTTPStatus(code)
 	if status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

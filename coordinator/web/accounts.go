@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
@@ -37,7 +38,7 @@ func (s *server) handleSignUp() http.HandlerFunc {
 		form := newAccountForm(r)
 		a, err := s.svc.SignUp(r.Context(), form.Email, r.PostFormValue("password"), form.Name)
 		if err != nil {
-			if status := statusOf(workunits.ErrorCode(err)); status < 500 {
+			if status := api.HTTPStatus(workunits.ErrorCode(err)); status < 500 {
 				s.render(w, r, status, "signup", view{Title: "Sign up", Error: workunits.ErrorMessage(err), Data: form})
 				return
 			}
@@ -77,7 +78,7 @@ func (s *server) handleSignIn() http.HandlerFunc {
 		form := newAccountForm(r)
 		sess, err := s.svc.SignIn(r.Context(), form.Email, r.PostFormValue("password"), s.clientIP(r))
 		if err != nil {
-			status := statusOf(workunits.ErrorCode(err))
+			status := api.HTTPStatus(workunits.ErrorCode(err))
 			if status >= 500 {
 				s.fail(w, r, err)
 				return
@@ -164,7 +165,7 @@ func (s *server) handleAccountProfile() http.HandlerFunc {
 		c := contributorOf(r)
 		name, optIn := r.PostFormValue("display_name"), r.PostFormValue("leaderboard") == "on"
 		if _, err := s.svc.UpdateProfile(r.Context(), c.ID, name, optIn); err != nil {
-			if status := statusOf(workunits.ErrorCode(err)); status < 500 {
+			if status := api.HTTPStatus(workunits.ErrorCode(err)); status < 500 {
 				s.render(w, r, status, "account", view{Title: "Account", Nav: "account", Error: workunits.ErrorMessage(err),
 					Data: accountPage{Contributor: c, DisplayName: name, OptIn: optIn}})
 				return

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/payouts"
@@ -106,7 +107,7 @@ func (s *server) handlePayoutSettings() http.HandlerFunc {
 			http.Redirect(w, r, "/payouts?saved=1", http.StatusSeeOther)
 			return
 		}
-		status := statusOf(workunits.ErrorCode(err))
+		status := api.HTTPStatus(workunits.ErrorCode(err))
 		if status >= 500 {
 			s.fail(w, r, err)
 			return

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
@@ -66,7 +67,7 @@ func (s *server) handlePreferencesSave() http.HandlerFunc {
 			RunOnBattery:       r.PostFormValue("run_on_battery"), ActiveHours: strings.TrimSpace(r.PostFormValue("active_hours")),
 			MaxIdleMinutes: workunits.MaxIdleMinutes}
 		refuse := func(err error) {
-			if status := statusOf(workunits.ErrorCode(err)); status < 500 {
+			if status := api.HTTPStatus(workunits.ErrorCode(err)); status < 500 {
 				// Show the version stored, which the refused form did not change.
 				if p, err := s.svc.WebPreferences(r.Context(), id); err == nil {
 					form.Version = p.Version

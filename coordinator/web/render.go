@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
@@ -112,32 +113,10 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 	_, _ = buf.WriteTo(w)
 }
 
-// statusOf maps the domain's error codes to HTTP for the dashboard.
-func statusOf(code workunits.Code) int {
-	switch code {
-	case workunits.EINVALID:
-		return http.StatusBadRequest
-	case workunits.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case workunits.EFORBIDDEN:
-		return http.StatusForbidden
-	case workunits.ENOTFOUND:
-		return http.StatusNotFound
-	case workunits.ECONFLICT:
-		return http.StatusConflict
-	case workunits.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case workunits.ETOOMANY:
-		return http.StatusTooManyRequests
-	default:
-		return http.StatusInternalServerError
-	}
-}
-
 // fail renders the error page for err: what is wrong for a client's
 // mistake, only "something went wrong" (and a log line) for ours.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusOf(workunits.ErrorCode(err))
+	status := api.HTTPStatus(workunits.ErrorCode(err))
 	msg := workunits.ErrorMessage(err)
 	if status >= 500 {
 		s.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)

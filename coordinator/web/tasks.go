@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
@@ -133,7 +134,7 @@ func (s *server) handleTasks() http.HandlerFunc {
 			page, err = s.svc.ContributorTasks(r.Context(), id, filter, service.PageRequest{Cursor: q.Get("cursor"), Limit: limit})
 		}
 		if err != nil {
-			status := statusOf(workunits.ErrorCode(err))
+			status := api.HTTPStatus(workunits.ErrorCode(err))
 			if status >= 500 {
 				s.fail(w, r, err)
 				return
