@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
@@ -189,13 +188,6 @@ func writeCSV(w http.ResponseWriter, filename string, rows [][]string) {
 	_ = cw.WriteAll(rows) // the client is gone if this fails
 }
 
-func idText(key, name string) string {
-	if id, ok := payouts.KeyID(key, name); ok {
-		return strconv.FormatInt(id, 10)
-	}
-	return ""
-}
-
 // handleContributorStatement serves every ledger entry on the
 // contributor's accounts as CSV, with each account's running balance.
 func (s *server) handleContributorStatement() http.HandlerFunc {
@@ -206,14 +198,7 @@ func (s *server) handleContributorStatement() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		rows := [][]string{{"time", "transaction_key", "kind", "task_id", "job_id", "run_id", "memo", "account",
-			"amount_micros", "amount", "balance_micros", "balance", "currency"}}
-		for _, e := range entries {
-			rows = append(rows, []string{e.At.UTC().Format(time.RFC3339Nano), e.Key, e.Kind, idText(e.Key, "task"), idText(e.Key, "job"),
-				idText(e.Key, "run"), e.Memo, string(e.Account), strconv.FormatInt(e.Amount, 10), payouts.FormatMicros(e.Amount),
-				strconv.FormatInt(e.Balance, 10), payouts.FormatMicros(e.Balance), payouts.Currency})
-		}
-		writeCSV(w, fmt.Sprintf("contributor-%d-statement.csv", c.ID), rows)
+		writeCSV(w, service.StatementFilename(c.ID), service.StatementCSV(entries))
 	}
 }
 

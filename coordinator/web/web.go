@@ -71,6 +71,10 @@ func (s *server) routes(r chi.Router) {
 			r.Get("/account", s.handleAccount())
 			r.Post("/account/key", s.handleAccountKey())
 			r.Post("/account/profile", s.handleAccountProfile())
+			r.Get("/tasks", s.handleTasks())
+			r.Get("/payouts", s.handlePayouts())
+			r.Get("/payouts/statement.csv", s.handleStatement())
+			r.Post("/payouts/settings", s.handlePayoutSettings())
 		})
 	})
 }
