@@ -9,6 +9,8 @@ type Project struct {
 	Name      string
 	CreatedAt time.Time
 	Share     int // weight in fair-share leasing; see fairshare.go
+	// Description says what the project researches, for contributors.
+	Description string
 }
 
 // Contributor is a volunteer; the earnings of all their hosts add up here.

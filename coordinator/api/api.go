@@ -24,6 +24,8 @@ type CreateProjectRequest struct {
 	Admin            *ProjectAdmin `json:"admin,omitempty"`              // the first member; "admin" with no email if absent
 	SigningPublicKey string        `json:"signing_public_key,omitempty"` // base64 of the 32-byte ed25519 key
 	Share            *int          `json:"share,omitempty"`              // fair-share weight; absent: 100
+	// Description says what the project researches; contributors see it.
+	Description string `json:"description,omitempty"`
 }
 
 type Project struct {
@@ -33,6 +35,8 @@ type Project struct {
 	BudgetMicros int64     `json:"budget_micros"`
 	Currency     string    `json:"currency"`
 	Share        int       `json:"share"`
+	// Description says what the project researches; "" if it says nothing.
+	Description string `json:"description"`
 	// APIKey is returned once, when the project is created.
 	APIKey string `json:"api_key,omitempty"`
 	// SigningPublicKey verifies the project's app versions (base64 of the

@@ -35,11 +35,14 @@ type TeamPage struct {
 
 // ContributorCredit is one contributor on a leaderboard or in a team.
 type ContributorCredit struct {
-	ContributorID int64   `json:"contributor_id"`
-	Name          string  `json:"name"`
-	TeamID        int64   `json:"team_id,omitempty"`
-	TotalCredit   float64 `json:"total_credit"`
-	RAC           float64 `json:"rac"`
+	ContributorID int64 `json:"contributor_id"`
+	// Name is the display name of a contributor who chose to appear on
+	// the leaderboard; "" (and Anonymous true) for any other.
+	Name        string  `json:"name"`
+	Anonymous   bool    `json:"anonymous,omitempty"`
+	TeamID      int64   `json:"team_id,omitempty"`
+	TotalCredit float64 `json:"total_credit"`
+	RAC         float64 `json:"rac"`
 }
 
 type Leaderboard struct {

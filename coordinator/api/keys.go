@@ -12,6 +12,8 @@ type ProjectAdmin struct {
 type UpdateProjectRequest struct {
 	Name  *string `json:"name,omitempty"`
 	Share *int    `json:"share,omitempty"` // fair-share weight, 1..1,000,000
+	// Description replaces what the project says of its research; "" clears it.
+	Description *string `json:"description,omitempty"`
 }
 
 // ProjectList is every project, for the operator.

@@ -15,7 +15,10 @@ func teamJSON(t store.Team) api.Team {
 func standingsJSON(s []store.CreditStanding) []api.ContributorCredit {
 	out := make([]api.ContributorCredit, len(s))
 	for i, c := range s {
-		out[i] = api.ContributorCredit{ContributorID: c.ContributorID, Name: c.Name, TeamID: c.TeamID, TotalCredit: c.Total, RAC: c.RAC}
+		// Only a contributor who opted in is named; the account's own name
+		// is never shown.
+		out[i] = api.ContributorCredit{ContributorID: c.ContributorID, Name: c.PublicName, Anonymous: c.PublicName == "",
+			TeamID: c.TeamID, TotalCredit: c.Total, RAC: c.RAC}
 	}
 	return out
 }

@@ -65,7 +65,7 @@ func checkRole(r *http.Request, need workunits.Role) error {
 
 func projectJSON(v service.ProjectView) api.Project {
 	return api.Project{ID: v.ID, Name: v.Name, CreatedAt: v.CreatedAt, BudgetMicros: v.BudgetMicros, Currency: payouts.Currency,
-		Share: v.Share, SigningPublicKey: encodeOptional(v.SigningKey)}
+		Share: v.Share, SigningPublicKey: encodeOptional(v.SigningKey), Description: v.Description}
 }
 
 func (s *server) handleProjectList() http.HandlerFunc {
@@ -113,7 +113,7 @@ func (s *server) handleProjectUpdate() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		p, err := s.svc.UpdateProject(r.Context(), id, service.ProjectChange{Name: req.Name, Share: req.Share})
+		p, err := s.svc.UpdateProject(r.Context(), id, service.ProjectChange{Name: req.Name, Share: req.Share, Description: req.Description})
 		if err != nil {
 			s.error(w, r, err)
 			return

@@ -26,7 +26,8 @@ func (s *server) handleProjectCreate() http.HandlerFunc {
 			return
 		}
 		writeJSON(w, http.StatusCreated, api.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt,
-			Currency: payouts.Currency, APIKey: key, SigningPublicKey: req.SigningPublicKey, Share: p.Share})
+			Currency: payouts.Currency, APIKey: key, SigningPublicKey: req.SigningPublicKey, Share: p.Share,
+			Description: p.Description})
 	}
 }
 

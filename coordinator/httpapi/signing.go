@@ -19,7 +19,7 @@ import (
 // createProject creates a project, with its signing key if the request
 // gives one; a bad key is refused before anything is stored.
 func (s *server) createProject(ctx context.Context, req api.CreateProjectRequest) (workunits.Project, string, error) {
-	np := service.NewProject{Name: req.Name}
+	np := service.NewProject{Name: req.Name, Description: req.Description}
 	if req.Share != nil {
 		if *req.Share == 0 {
 			return workunits.Project{}, "", workunits.ValidateShare(0)

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/payouts"
@@ -69,6 +70,21 @@ type NewProject struct {
 	Admin      *NewMember        // Role is ignored: the first member is an admin
 	SigningKey ed25519.PublicKey // nil: the operator sets one later
 	Share      int               // fair-share weight; 0: workunits.DefaultShare
+	// Description says what the project researches; contributors see it.
+	Description string
+}
+
+// MaxProjectDescription bounds what a project says of its research.
+const MaxProjectDescription = 2000
+
+// checkDescription trims a project's description and refuses one too long
+// or not text.
+func checkDescription(d string) (string, error) {
+	d = strings.TrimSpace(d)
+	if !utf8.ValidString(d) || utf8.RuneCountInString(d) > MaxProjectDescription {
+		return "", workunits.Errorf(workunits.EINVALID, "description must be text of at most %d characters", MaxProjectDescription)
+	}
+	return d, nil
 }
 
 // CreateProjectWith creates a research project with its first member, an
@@ -95,13 +111,26 @@ func (s *Service) CreateProjectWith(ctx context.Context, np NewProject) (workuni
 		}
 		params.Share = np.Share
 	}
+	description, err := checkDescription(np.Description)
+	if err != nil {
+		return workunits.Project{}, "", err
+	}
 	if np.SigningKey != nil && len(np.SigningKey) != ed25519.PublicKeySize {
 		return workunits.Project{}, "", workunits.Errorf(workunits.EINVALID, "signing_public_key must be %d bytes", ed25519.PublicKeySize)
 	}
 	var p workunits.Project
 	err = s.store.InTx(ctx, func(tx store.Tx) (err error) {
-		if p, err = tx.ProjectInsert(ctx, params); err != nil || np.SigningKey == nil {
+		if p, err = tx.ProjectInsert(ctx, params); err != nil {
 			return err
+		}
+		if description != "" {
+			if err := tx.ProjectDescriptionSet(ctx, p.ID, description); err != nil {
+				return err
+			}
+			p.Description = description
+		}
+		if np.SigningKey == nil {
+			return nil
 		}
 		return tx.ProjectSigningKeySet(ctx, p.ID, np.SigningKey)
 	})
@@ -179,12 +208,21 @@ func (s *Service) Project(ctx context.Context, id int64) (ProjectView, error) {
 type ProjectChange struct {
 	Name  *string
 	Share *int // fair-share weight
+	// Description replaces what the project says of its research; "" clears it.
+	Description *string
 }
 
 // UpdateProject applies a change to a project and returns it.
 func (s *Service) UpdateProject(ctx context.Context, id int64, c ProjectChange) (ProjectView, error) {
-	if c.Name == nil && c.Share == nil {
-		return ProjectView{}, workunits.Errorf(workunits.EINVALID, "nothing to change: give name or share")
+	if c.Name == nil && c.Share == nil && c.Description == nil {
+		return ProjectView{}, workunits.Errorf(workunits.EINVALID, "nothing to change: give name, share or description")
+	}
+	var description string
+	if c.Description != nil {
+		var err error
+		if description, err = checkDescription(*c.Description); err != nil {
+			return ProjectView{}, err
+		}
 	}
 	var name string
 	if c.Name != nil {
@@ -205,13 +243,18 @@ func (s *Service) UpdateProject(ctx context.Context, id int64, c ProjectChange) 
 			}
 		}
 		if c.Share != nil {
-			return tx.ProjectShareSet(ctx, id, *c.Share)
+			if err := tx.ProjectShareSet(ctx, id, *c.Share); err != nil {
+				return err
+			}
+		}
+		if c.Description != nil {
+			return tx.ProjectDescriptionSet(ctx, id, description)
 		}
 		return nil
 	}); err != nil {
 		return ProjectView{}, fmt.Errorf("updating project %d: %w", id, err)
 	}
-	s.log.Info("project updated", "project", id, "name", c.Name != nil, "share", c.Share != nil)
+	s.log.Info("project updated", "project", id, "name", c.Name != nil, "share", c.Share != nil, "description", c.Description != nil)
 	return s.Project(ctx, id)
 }
 

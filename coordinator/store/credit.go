@@ -84,6 +84,9 @@ type CreditStanding struct {
 	Name          string
 	TeamID        int64 // 0 if none
 	CreditTotals
+	// PublicName is the display name of a contributor who opted in to the
+	// leaderboard, "" for one who did not: show them as anonymous.
+	PublicName string
 }
 
 // Team is a group of contributors whose credit is summed.

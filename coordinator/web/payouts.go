@@ -144,8 +144,8 @@ func parseMoney(s string) (int64, error) {
 		return 0, nil
 	}
 	bad := workunits.Errorf(workunits.EINVALID, "threshold must be an amount in %s like 25.00, or empty for the run's threshold; got %q", payouts.Currency, s)
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 12 || len(frac) > 6 || !digits(whole) || !digits(frac) {
+	whole, frac, dot := strings.Cut(s, ".")
+	if whole == "" || dot && frac == "" || len(whole) > 12 || len(frac) > 6 || !digits(whole) || !digits(frac) {
 		return 0, bad
 	}
 	frac += strings.Repeat("0", 6-len(frac))

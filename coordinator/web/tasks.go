@@ -27,6 +27,7 @@ type tasksPage struct {
 // taskFilterForm is the filter form's values as the query string gave them.
 type taskFilterForm struct {
 	Status, Host, Project, App string
+	Limit                      string // tasks per page; "": service.DefaultTaskPage
 }
 
 type statusOption struct {
@@ -79,6 +80,18 @@ func parseTaskFilter(q url.Values) (taskFilterForm, service.TaskFilter, error) {
 	return form, f, nil
 }
 
+// parseLimit reads the optional page size; the service checks its range.
+func parseLimit(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, workunits.Errorf(workunits.EINVALID, "limit must be a number of tasks from 1 to %d", service.MaxTaskPage)
+	}
+	return n, nil
+}
+
 // parseID reads an optional positive id: "" is 0.
 func parseID(s string) (int64, error) {
 	if s == "" {
@@ -109,10 +122,15 @@ func (s *server) handleTasks() http.HandlerFunc {
 			return
 		}
 		form, filter, err := parseTaskFilter(q)
+		form.Limit = q.Get("limit")
 		p.Filter = form
 		var page service.TaskPage
+		var limit int
 		if err == nil {
-			page, err = s.svc.ContributorTasks(r.Context(), id, filter, service.PageRequest{Cursor: q.Get("cursor")})
+			limit, err = parseLimit(form.Limit)
+		}
+		if err == nil {
+			page, err = s.svc.ContributorTasks(r.Context(), id, filter, service.PageRequest{Cursor: q.Get("cursor"), Limit: limit})
 		}
 		if err != nil {
 			status := statusOf(workunits.ErrorCode(err))
@@ -126,7 +144,7 @@ func (s *server) handleTasks() http.HandlerFunc {
 		p.Tasks = page.Tasks
 		if page.Next != "" {
 			next := url.Values{}
-			for k, v := range map[string]string{"status": form.Status, "host": form.Host, "project": form.Project, "app": form.App} {
+			for k, v := range map[string]string{"status": form.Status, "host": form.Host, "project": form.Project, "app": form.App, "limit": form.Limit} {
 				if v != "" {
 					next.Set(k, v)
 				}

@@ -75,6 +75,12 @@ func (s *server) routes(r chi.Router) {
 			r.Get("/payouts", s.handlePayouts())
 			r.Get("/payouts/statement.csv", s.handleStatement())
 			r.Post("/payouts/settings", s.handlePayoutSettings())
+			// Community pages: hosts, preferences, leaderboard, projects.
+			r.Get("/hosts", s.handleHosts())
+			r.Get("/preferences", s.handlePreferences())
+			r.Post("/preferences", s.handlePreferencesSave())
+			r.Get("/leaderboard", s.handleLeaderboard())
+			r.Get("/projects", s.handleProjects())
 		})
 	})
 }

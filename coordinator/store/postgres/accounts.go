@@ -25,11 +25,11 @@ func (t *Tx) ProjectInsert(ctx context.Context, p store.ProjectInsertParams) (wo
 	return pr, t.projectFirstMember(ctx, pr, p)
 }
 
-const projectColumns = `id, name, created_at, share`
+const projectColumns = `id, name, created_at, share, description`
 
 func scanProject(row pgx.Row) (workunits.Project, error) {
 	var p workunits.Project
-	err := row.Scan(&p.ID, &p.Name, &p.CreatedAt, &p.Share)
+	err := row.Scan(&p.ID, &p.Name, &p.CreatedAt, &p.Share, &p.Description)
 	p.CreatedAt = p.CreatedAt.UTC()
 	return p, err
 }

@@ -205,16 +205,20 @@ func (t *Tx) ContributorCreditGet(ctx context.Context, contributorID int64, now 
 	return c, nil
 }
 
+// publicName is the name a leaderboard may show: only an opted-in
+// contributor's display name.
+const publicName = `CASE WHEN c.leaderboard_opt_in THEN c.display_name ELSE '' END`
+
 func scanStanding(row pgx.CollectableRow) (store.CreditStanding, error) {
 	var s store.CreditStanding
 	var team pgtype.Int8
-	err := row.Scan(&s.ContributorID, &s.Name, &team, &s.Total, &s.RAC)
+	err := row.Scan(&s.ContributorID, &s.Name, &team, &s.Total, &s.RAC, &s.PublicName)
 	s.TeamID = team.Int64
 	return s, err
 }
 
 func (t *Tx) ContributorLeaderboard(ctx context.Context, offset, limit int, now time.Time) ([]store.CreditStanding, error) {
-	rows, _ := t.tx.Query(ctx, `SELECT c.id, c.name, c.team_id, c.total_credit, `+racAt("c")+` AS r
+	rows, _ := t.tx.Query(ctx, `SELECT c.id, c.name, c.team_id, c.total_credit, `+racAt("c")+` AS r, `+publicName+`
 		FROM contributors c WHERE c.rac_at IS NOT NULL ORDER BY r DESC, c.id LIMIT $3 OFFSET $4`,
 		racPerMilli, ts(now), limit, offset)
 	out, err := pgx.CollectRows(rows, scanStanding)
@@ -279,7 +283,7 @@ func (t *Tx) TeamGet(ctx context.Context, teamID int64, now time.Time) (store.Te
 }
 
 func (t *Tx) TeamMemberList(ctx context.Context, teamID int64, now time.Time) ([]store.CreditStanding, error) {
-	rows, _ := t.tx.Query(ctx, `SELECT c.id, c.name, c.team_id, c.total_credit, `+racAt("c")+` AS r
+	rows, _ := t.tx.Query(ctx, `SELECT c.id, c.name, c.team_id, c.total_credit, `+racAt("c")+` AS r, `+publicName+`
 		FROM contributors c WHERE c.team_id = $3 ORDER BY r DESC, c.id`, racPerMilli, ts(now), teamID)
 	out, err := pgx.CollectRows(rows, scanStanding)
 	if err != nil {

@@ -26,12 +26,12 @@ func (t *Tx) ProjectInsert(ctx context.Context, p store.ProjectInsertParams) (wo
 	return pr, t.projectFirstMember(ctx, pr, p)
 }
 
-const projectColumns = `id, name, created_at, share`
+const projectColumns = `id, name, created_at, share, description`
 
 func scanProject(row interface{ Scan(...any) error }) (workunits.Project, error) {
 	var p workunits.Project
 	var created int64
-	err := row.Scan(&p.ID, &p.Name, &created, &p.Share)
+	err := row.Scan(&p.ID, &p.Name, &created, &p.Share, &p.Description)
 	p.CreatedAt = time.UnixMilli(created).UTC()
 	return p, err
 }

@@ -152,6 +152,24 @@ func testCredit(t *testing.T, newStore func(*testing.T) store.Store) {
 		if len(board) != 2 || board[0].ContributorID != a.ID || board[1].ContributorID != b.ID || board[0].Name != a.Name {
 			t.Errorf("leaderboard = %+v, want a then b", board)
 		}
+		// Only a contributor who opted in has a public name.
+		for _, c := range board {
+			if c.PublicName != "" {
+				t.Errorf("before opting in, %d's public name is %q", c.ContributorID, c.PublicName)
+			}
+		}
+		if err := s.InTx(t.Context(), func(tx store.Tx) (err error) {
+			if _, err := tx.ContributorProfileSet(t.Context(), store.ContributorProfileParams{ID: a.ID, DisplayName: "Night owl", LeaderboardOptIn: true}); err != nil {
+				return err
+			}
+			board, err = tx.ContributorLeaderboard(t.Context(), 0, 10, week)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(board) != 2 || board[0].PublicName != "Night owl" || board[1].PublicName != "" {
+			t.Errorf("after a opts in, leaderboard = %+v, want a named Night owl and b anonymous", board)
+		}
 	})
 
 	t.Run("Teams", func(t *testing.T) {
