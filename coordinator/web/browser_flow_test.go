@@ -138,7 +138,7 @@ func startWorker(t *testing.T, workerBin, coordURL, accountKey, stateDir, name s
 	defer logFile.Close() // the child has its own descriptor
 	cmd := exec.Command(workerBin, "run", "--coordinator", coordURL, "--account-key", accountKey, "--state", stateDir,
 		"--name", name, "--contact-every", "1s",
-		"--idle-minutes", "0", "--max-other-cpu", "100", "--run-on-battery", "--slots", "1")
+		"--idle-minutes", "0", "--suspend-on-input=false", "--max-other-cpu", "100", "--run-on-battery", "--slots", "1")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting the worker: %v", err)
