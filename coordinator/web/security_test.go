@@ -44,7 +44,9 @@ type route struct{ method, pattern string }
 
 func (r route) String() string { return r.method + " " + r.pattern }
 
-func (r route) public() bool { return publicRoutes[r.String()] || strings.HasPrefix(r.pattern, "/static/") }
+func (r route) public() bool {
+	return publicRoutes[r.String()] || strings.HasPrefix(r.pattern, "/static/")
+}
 
 // dashboardRoutes walks the dashboard's router.
 func dashboardRoutes(t *testing.T, svc *service.Service) []route {
