@@ -100,7 +100,7 @@ func TestWrongOutputIsRejectedAndUnpaid(t *testing.T) {
 	withoutRAC := func(e api.Earnings) api.Earnings {
 		e.RAC, e.Hosts = 0, slices.Clone(e.Hosts)
 		for i := range e.Hosts {
-			e.Hosts[i].RAC, e.Hosts[i].LastContactAt = 0, time.Time{}
+			e.Hosts[i].RAC, e.Hosts[i].LastContactAt = 0, nil
 		}
 		return e
 	}

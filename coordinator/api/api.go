@@ -182,13 +182,19 @@ type Result struct {
 	InputRef *InputRef `json:"input_ref,omitempty"`
 }
 
+// CreateContributorRequest signs up a contributor. With Email and Password
+// (both or neither) the contributor can also sign in to the dashboard, as
+// if they had signed up there; without, the account is API-only.
 type CreateContributorRequest struct {
-	Name string `json:"name"`
+	Name     string `json:"name"`
+	Email    string `json:"email,omitempty"`
+	Password string `json:"password,omitempty"`
 }
 
 type Contributor struct {
 	ID         int64  `json:"id"`
 	Name       string `json:"name"`
+	Email      string `json:"email,omitempty"`
 	AccountKey string `json:"account_key,omitempty"`
 }
 

@@ -197,8 +197,14 @@ func (c *Client) Results(ctx context.Context, jobID int64, fn func(api.Result) e
 // Contributor calls.
 
 func (c *Client) CreateContributor(ctx context.Context, name string) (api.Contributor, error) {
+	return c.SignUp(ctx, api.CreateContributorRequest{Name: name})
+}
+
+// SignUp makes a contributor; with an email and password in req they can
+// also sign in to the dashboard.
+func (c *Client) SignUp(ctx context.Context, req api.CreateContributorRequest) (api.Contributor, error) {
 	var out api.Contributor
-	err := c.doJSON(ctx, http.MethodPost, "/api/v1/contributors", api.CreateContributorRequest{Name: name}, &out)
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/contributors", req, &out)
 	return out, err
 }
 

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -88,12 +89,14 @@ type Summary struct {
 
 type ContributorSummary struct {
 	Name            string `json:"name"`
+	Email           string `json:"email"` // signs in to the dashboard, with Password
 	Hosts           int    `json:"hosts"`
 	TasksValid      int    `json:"tasks_valid"`
 	TasksInvalid    int    `json:"tasks_invalid"`
 	EarnedMicros    int64  `json:"earned_micros"`
 	AvailableMicros int64  `json:"available_micros"`
 	AccountKey      string `json:"-"`
+	Password        string `json:"-"` // printed by --keep only
 }
 
 // Run runs the demo. It returns an error unless every unit was validated
@@ -260,16 +263,19 @@ func startVolunteers(ctx context.Context, operator *client.Client, workerPath, d
 	for i, v := range volunteers {
 		c, ok := byName[v.contributor]
 		if !ok {
-			acct, err := operator.WithKey("").CreateContributor(ctx, v.contributor)
+			// Each contributor signs up as a volunteer would, with a
+			// dashboard login: --keep prints it.
+			email, password := strings.ToLower(v.contributor)+"@example.org", service.NewKey("")[:16]
+			acct, err := operator.WithKey("").SignUp(ctx, api.CreateContributorRequest{Name: v.contributor, Email: email, Password: password})
 			if err != nil {
-				return set, err
+				return set, fmt.Errorf("signing up %s: %w", v.contributor, err)
 			}
 			// A payout run pays only contributors with a payout method.
 			if _, err := operator.WithKey(acct.AccountKey).SetPayoutSettings(ctx, api.PutPayoutSettingsRequest{Method: string(payouts.MethodPayPal),
 				Destination: v.contributor + "@example.org"}); err != nil {
 				return set, fmt.Errorf("payout settings of %s: %w", v.contributor, err)
 			}
-			c = &ContributorSummary{Name: v.contributor, AccountKey: acct.AccountKey}
+			c = &ContributorSummary{Name: v.contributor, Email: email, Password: password, AccountKey: acct.AccountKey}
 			byName[v.contributor] = c
 			set.list = append(set.list, c)
 		}
@@ -466,6 +472,10 @@ func keep(ctx context.Context, w io.Writer, url, operatorKey, projectKey string,
 	fmt.Fprintf(w, "  operator key: %s\n  project key:  %s\n", operatorKey, projectKey)
 	for _, c := range contributors {
 		fmt.Fprintf(w, "  %s's account key: %s\n", c.Name, c.AccountKey)
+	}
+	fmt.Fprintf(w, "\nDashboard: %s/signin — sign in as a demo contributor to see their earnings, hosts and tasks:\n", url)
+	for _, c := range contributors {
+		fmt.Fprintf(w, "  %-8s email: %-20s password: %s\n", c.Name, c.Email, c.Password)
 	}
 	fmt.Fprintf(w, "  try: curl -H 'Authorization: Bearer %s' %s/api/v1/contributor/earnings\n", contributors[0].AccountKey, url)
 	<-ctx.Done()

@@ -22,12 +22,26 @@ func (s *server) handleContributorCreate() http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
-		c, key, err := s.svc.CreateContributor(r.Context(), req.Name)
+		var (
+			c   workunits.Contributor
+			key string
+			err error
+		)
+		switch {
+		case req.Email == "" && req.Password == "":
+			c, key, err = s.svc.CreateContributor(r.Context(), req.Name)
+		case req.Email == "" || req.Password == "":
+			err = workunits.Errorf(workunits.EINVALID, "email and password go together: give both to sign in to the dashboard, or neither")
+		default:
+			var a service.NewAccount
+			a, err = s.svc.SignUpNoSession(r.Context(), req.Email, req.Password, req.Name)
+			c, key = a.Contributor, a.AccountKey
+		}
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, api.Contributor{ID: c.ID, Name: c.Name, AccountKey: key})
+		writeJSON(w, http.StatusCreated, api.Contributor{ID: c.ID, Name: c.Name, Email: c.Email, AccountKey: key})
 	}
 }
 

@@ -107,6 +107,17 @@ func CheckPassword(password string) error {
 // SignUp makes a contributor who signs in with email and password, and
 // signs them in.
 func (s *Service) SignUp(ctx context.Context, email, password, name string) (NewAccount, error) {
+	return s.signUp(ctx, email, password, name, true)
+}
+
+// SignUpNoSession makes a contributor who signs in with email and password,
+// as SignUp does, without signing them in: for sign-up over the JSON API,
+// which has no browser to hold a session. The account's Session is empty.
+func (s *Service) SignUpNoSession(ctx context.Context, email, password, name string) (NewAccount, error) {
+	return s.signUp(ctx, email, password, name, false)
+}
+
+func (s *Service) signUp(ctx context.Context, email, password, name string, withSession bool) (NewAccount, error) {
 	email, err := CheckEmail(email)
 	if err != nil {
 		return NewAccount{}, err
@@ -126,7 +137,7 @@ func (s *Service) SignUp(ctx context.Context, email, password, name string) (New
 	err = s.store.InTx(ctx, func(tx store.Tx) (err error) {
 		a.Contributor, err = tx.ContributorInsert(ctx, store.ContributorInsertParams{Name: name, KeyHash: hashKey(key), Now: s.now(),
 			Email: email, PasswordHash: string(hash), DisplayName: name})
-		if err != nil {
+		if err != nil || !withSession {
 			return err
 		}
 		a.Session, err = s.startSession(ctx, tx, a.Contributor.ID)
