@@ -130,10 +130,12 @@ func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, workunits.ENOTFOUND, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 		return
 	}
-	securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// With the session, so that a signed-in contributor keeps their
+	// navigation on a missing page.
+	securityHeaders(s.loadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusNotFound, "error", view{Title: "Page not found",
 			Error: fmt.Sprintf("There is no page at %s.", r.URL.Path)})
-	})).ServeHTTP(w, r)
+	}))).ServeHTTP(w, r)
 }
 
 func (s *server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {

@@ -391,6 +391,9 @@ func TestNotFoundAndMethods(t *testing.T) {
 		t.Errorf("GET /api/v9/nothing = %d %q %s, want a JSON 404", r.StatusCode, r.Header.Get("Content-Type"), r.body)
 	}
 	want(t, e.do(e.client, "PUT", "/signin", url.Values{}), http.StatusMethodNotAllowed, "PUT is not allowed on /signin")
+	// Signed in, a missing page keeps the signed-in navigation.
+	e.signUp("ada@example.org")
+	want(t, e.get("/no-such-page"), http.StatusNotFound, "There is no page at /no-such-page", "Sign out")
 	css := e.get("/static/style.css")
 	if css.StatusCode != 200 || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
 		t.Errorf("GET /static/style.css = %d %q", css.StatusCode, css.Header.Get("Content-Type"))
