@@ -39,7 +39,6 @@ func NewServer(svc *service.Service, log *slog.Logger) http.Handler {
 	return r
 }
 
-
 func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := workunits.ErrorCode(err)
 	status := api.HTTPStatus(code)
