@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -89,51 +91,105 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return demo.Run(ctx, o, stdout, stderr)
 }
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+// serveOptions is what "coordinator serve" is told by its flags.
+type serveOptions struct {
+	addr, debugAddr, dataDir, db, operatorKey string
+	feeBPS                                    int
+	logFormat, logLevel                       string
+	shutdownTimeout                           time.Duration
+}
+
+// serveFlags defines serve's flags. Each can also be set by its environment
+// variable (see parseFlags); README's configuration table lists them, and a
+// test holds the table to this flag set.
+func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
+	o := &serveOptions{}
 	fs := flag.NewFlagSet("coordinator serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", envOr(getenv, "NIGHTSHIFT_ADDR", "127.0.0.1:8080"), "listen address (NIGHTSHIFT_ADDR)")
-	debugAddr := fs.String("debug-addr", getenv("NIGHTSHIFT_DEBUG_ADDR"),
-		"serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it private (NIGHTSHIFT_DEBUG_ADDR; default off)")
-	dataDir, db := dbFlags(fs, getenv)
-	operatorKey := fs.String("operator-key", getenv("NIGHTSHIFT_OPERATOR_KEY"),
-		"operator key for creating and funding projects (NIGHTSHIFT_OPERATOR_KEY; default: generated into DATA/operator.key)")
-	feeBPS := fs.Int("platform-fee-bps", 0, "the platform's fee on every reward, in basis points: 250 is 2.5%")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&o.debugAddr, "debug-addr", "",
+		"serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it private (default off)")
+	dbFlags(fs, &o.dataDir, &o.db)
+	fs.StringVar(&o.operatorKey, "operator-key", "",
+		"operator key for creating and funding projects (default: generated into DATA/operator.key)")
+	fs.IntVar(&o.feeBPS, "platform-fee-bps", 0, "the platform's fee on every reward, in basis points: 250 is 2.5%")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second,
+		"on SIGTERM or SIGINT, how long in-flight requests may take to finish")
+	return fs, o
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs, o := serveFlags(stderr)
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	if *feeBPS < 0 || *feeBPS > payouts.MaxFeeBPS {
-		return fmt.Errorf("--platform-fee-bps must be between 0 and %d, got %d", payouts.MaxFeeBPS, *feeBPS)
+	if o.feeBPS < 0 || o.feeBPS > payouts.MaxFeeBPS {
+		return fmt.Errorf("--platform-fee-bps must be between 0 and %d, got %d", payouts.MaxFeeBPS, o.feeBPS)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+	if o.shutdownTimeout <= 0 {
+		return fmt.Errorf("--shutdown-timeout must be positive, got %s", o.shutdownTimeout)
+	}
+	log, err := newLogger(stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	if *operatorKey == "" {
-		key, path, err := operatorKeyFile(*dataDir)
+	if o.operatorKey == "" {
+		key, path, err := operatorKeyFile(o.dataDir)
 		if err != nil {
 			return err
 		}
-		*operatorKey = key
+		o.operatorKey = key
 		log.Info("operator key loaded from file", "path", path)
 	}
-	c, err := daemon.Start(ctx, daemon.Config{Addr: *addr, DB: dbURL(*dataDir, *db), OperatorKey: *operatorKey,
-		DebugAddr: *debugAddr, Logger: log, PlatformFeeBPS: *feeBPS})
+	c, err := daemon.Start(ctx, daemon.Config{Addr: o.addr, DB: dbURL(o.dataDir, o.db), OperatorKey: o.operatorKey,
+		DebugAddr: o.debugAddr, Logger: log, PlatformFeeBPS: o.feeBPS})
 	if err != nil {
 		return err
 	}
 	<-ctx.Done()
-	log.Info("shutting down")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	log.Info("shutting down", "timeout", o.shutdownTimeout)
+	stopCtx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
-	return c.Stop(stopCtx)
+	if err := c.Stop(stopCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newLogger is the structured logger serve writes to stderr.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: want debug, info, warn or error, got %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format: want text or json, got %q", format)
+	}
+}
+
+func migrateFlags(stderr io.Writer) (fs *flag.FlagSet, dataDir, db *string) {
+	fs = flag.NewFlagSet("coordinator migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir, db = new(string), new(string)
+	dbFlags(fs, dataDir, db)
+	return fs, dataDir, db
 }
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("coordinator migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir, db := dbFlags(fs, getenv)
-	if err := fs.Parse(args); err != nil {
+	fs, dataDir, db := migrateFlags(stderr)
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if *db == "" {
@@ -150,10 +206,40 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 // dbFlags defines the flags that choose the database.
-func dbFlags(fs *flag.FlagSet, getenv func(string) string) (dataDir, db *string) {
-	dataDir = fs.String("data", envOr(getenv, "NIGHTSHIFT_DATA", "nightshift-data"), "data directory (NIGHTSHIFT_DATA)")
-	db = fs.String("db", getenv("NIGHTSHIFT_DB"), "database: postgres://… or sqlite:PATH (NIGHTSHIFT_DB; default sqlite:DATA/nightshift.db)")
-	return dataDir, db
+func dbFlags(fs *flag.FlagSet, dataDir, db *string) {
+	fs.StringVar(dataDir, "data", "nightshift-data", "data directory")
+	fs.StringVar(db, "db", "", "database: postgres://… or sqlite:PATH (default sqlite:DATA/nightshift.db)")
+}
+
+// envName is the environment variable that sets a flag: --platform-fee-bps
+// is NIGHTSHIFT_PLATFORM_FEE_BPS.
+func envName(flagName string) string {
+	return "NIGHTSHIFT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags parses args, then sets every flag not given on the command
+// line from its environment variable, if that is set: a flag wins over the
+// environment, and the environment over the default. Values never become
+// defaults, so "-h" cannot print a secret taken from the environment.
+// With names, only those flags are taken from the environment.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, names ...string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if len(names) > 0 && !slices.Contains(names, f.Name) {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" && !given[f.Name] && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", envName(f.Name), e)
+			}
+		}
+	})
+	return err
 }
 
 // dbURL is the database to use: the one named, or the embedded store in
@@ -181,11 +267,4 @@ func operatorKeyFile(dataDir string) (key, path string, err error) {
 		return "", path, fmt.Errorf("writing %s: %w", path, err)
 	}
 	return key, path, nil
-}
-
-func envOr(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
 }

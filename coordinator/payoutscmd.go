@@ -31,7 +31,8 @@ func runPayouts(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	fs := flag.NewFlagSet("coordinator payouts "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir, db := dbFlags(fs, getenv)
+	dataDir, db := new(string), new(string)
+	dbFlags(fs, dataDir, db)
 	var (
 		key       *string
 		threshold *int64
@@ -55,7 +56,7 @@ func runPayouts(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintln(stderr, payoutsUsage)
 		return fmt.Errorf("unknown payouts command %q", args[0])
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], getenv, "data", "db"); err != nil {
 		return err
 	}
 	switch {
