@@ -34,11 +34,16 @@ func runAttach(ctx context.Context, args []string, getenv func(string) string, s
 	fs := flag.NewFlagSet("worker attach", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	coordinator := fs.String("coordinator", getenv("NIGHTSHIFT_COORDINATOR"), "coordinator URL (NIGHTSHIFT_COORDINATOR)")
-	accountKey := fs.String("account-key", getenv("NIGHTSHIFT_ACCOUNT_KEY"), "contributor account key (NIGHTSHIFT_ACCOUNT_KEY)")
+	accountKey := fs.String("account-key", "", "contributor account key (NIGHTSHIFT_ACCOUNT_KEY)")
 	state := fs.String("state", "", "state directory")
 	name := fs.String("name", "", "host name shown to the contributor (default: the machine's host name)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// Read after parsing, not as the flag's default: -h prints defaults,
+	// and the key is a secret.
+	if *accountKey == "" {
+		*accountKey = getenv("NIGHTSHIFT_ACCOUNT_KEY")
 	}
 	dir, err := stateDir(*state, getenv)
 	if err != nil {

@@ -122,3 +122,29 @@ func writeTestStatus(t *testing.T, dir string, r statusReport) {
 		t.Fatal(err)
 	}
 }
+
+// The account key is a secret: help output, which prints flag defaults,
+// must not show it, yet the environment still supplies it.
+func TestHelpNeverPrintsTheAccountKey(t *testing.T) {
+	const key = "nsa_secret-never-printed"
+	getenv := func(name string) string {
+		if name == "NIGHTSHIFT_ACCOUNT_KEY" {
+			return key
+		}
+		return ""
+	}
+	for _, cmd := range []string{"attach", "run"} {
+		var stdout, stderr strings.Builder
+		_ = run(context.Background(), []string{cmd, "-h"}, getenv, strings.NewReader(""), &stdout, &stderr)
+		if strings.Contains(stdout.String()+stderr.String(), key) {
+			t.Errorf("worker %s -h printed the account key:\n%s%s", cmd, stdout.String(), stderr.String())
+		}
+	}
+	// attach without --account-key still reads it from the environment:
+	// it gets as far as calling the (unreachable) coordinator with it.
+	var stderr strings.Builder
+	err := run(context.Background(), []string{"attach", "--coordinator", "http://127.0.0.1:1", "--state", t.TempDir()}, getenv, strings.NewReader(""), io.Discard, &stderr)
+	if err == nil || strings.Contains(err.Error(), "--account-key") {
+		t.Errorf("attach with the key in the environment: %v, want a failure to reach the coordinator, not a missing key", err)
+	}
+}

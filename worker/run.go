@@ -120,7 +120,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	fs := flag.NewFlagSet("worker run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	coordinator := fs.String("coordinator", getenv("NIGHTSHIFT_COORDINATOR"), "coordinator URL, to attach (NIGHTSHIFT_COORDINATOR)")
-	accountKey := fs.String("account-key", getenv("NIGHTSHIFT_ACCOUNT_KEY"), "contributor account key, used once to attach (NIGHTSHIFT_ACCOUNT_KEY)")
+	accountKey := fs.String("account-key", "", "contributor account key, used once to attach (NIGHTSHIFT_ACCOUNT_KEY)")
 	state := fs.String("state", "", "state directory (default: the user config dir's nightshift-worker; NIGHTSHIFT_WORKER_STATE)")
 	name := fs.String("name", "", "host name shown to the contributor (default: the machine's host name)")
 	slots := fs.Int("slots", 0, "tasks to run at once (default: by --max-cores and the memory caps)")
@@ -132,6 +132,11 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	pf.define(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// Read after parsing, not as the flag's default: -h prints defaults,
+	// and the key is a secret.
+	if *accountKey == "" {
+		*accountKey = getenv("NIGHTSHIFT_ACCOUNT_KEY")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
