@@ -127,6 +127,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	activityFile := fs.String("activity-file", "", "a file whose modification time counts as user input, for setups the built-in idle sources cannot see")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	wrongPct := fs.Int("wrong-output-percent", 0, "testing only: corrupt this percentage of outputs, to exercise validation")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this local address, e.g. 127.0.0.1:9465 (default: off)")
 	contactEvery := fs.Duration("contact-every", defaultContactEvery, "tell the coordinator this PC's state and fetch the web preferences this often (at least 1s)")
 	var pf prefFlags
 	pf.define(fs)
@@ -223,6 +224,13 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { gov.Run(loops) })
+	if *metricsAddr != "" {
+		if err := serveMetrics(loops, *metricsAddr, ag, gov, log); err != nil {
+			stopLoops()
+			wg.Wait()
+			return fmt.Errorf("serving metrics on %s: %w", *metricsAddr, err)
+		}
+	}
 	wg.Go(func() { keepStatus(loops, dir, host, prefs, n, gov, ag, log, web) })
 	contact := &contactLoop{Client: hostClient, Prefs: web, Every: *contactEvery, Log: log, OpsPerSecond: ops,
 		State: func() api.HostContactRequest { return hostReport(gov, func() int { return len(ag.Status().Tasks) }) }}

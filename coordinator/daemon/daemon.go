@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/httpapi"
+	"github.com/nightshift-platform/nightshift/coordinator/metrics"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/coordinator/store"
 	"github.com/nightshift-platform/nightshift/coordinator/wasmcheck"
@@ -62,8 +63,10 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
+	m := metrics.New()
 	svc := service.New(service.Options{Store: st, OperatorKey: cfg.OperatorKey, CheckModule: wasmcheck.Check, Logger: cfg.Logger,
-		MaxBlobSize: cfg.MaxBlobSize, PlatformFeeBPS: cfg.PlatformFeeBPS})
+		MaxBlobSize: cfg.MaxBlobSize, PlatformFeeBPS: cfg.PlatformFeeBPS, Observer: m})
+	m.WatchTotals(svc)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		st.Close()
@@ -74,7 +77,7 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 		URL:     "http://" + ln.Addr().String(),
 		Service: svc,
 		srv: &http.Server{
-			Handler:           httpapi.NewServer(svc, cfg.Logger),
+			Handler:           withMetrics(m, httpapi.NewServer(svc, cfg.Logger)),
 			ReadHeaderTimeout: 10 * time.Second,
 			BaseContext:       func(net.Listener) context.Context { return loopCtx },
 		},
@@ -121,6 +124,16 @@ func (c *Coordinator) serve(srv *http.Server, ln net.Listener, what string) {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		c.log.Error(what+" stopped", "err", err)
 	}
+}
+
+// withMetrics serves the metrics at /metrics and everything else through
+// api, counted by route. /metrics itself is not counted: scrapes would
+// drown the traffic.
+func withMetrics(m *metrics.Metrics, api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("/", m.Instrument(api))
+	return mux
 }
 
 // profilerMux serves net/http/pprof on its own mux: importing the package

@@ -87,6 +87,9 @@ func (s *Service) CreatePayoutRun(ctx context.Context, key string, threshold int
 	if err != nil {
 		return PayoutRun{}, fmt.Errorf("creating payout run %q: %w", key, err)
 	}
+	if out.Created {
+		s.obs.PayoutRunCreated()
+	}
 	return out, nil
 }
 

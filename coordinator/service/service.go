@@ -46,6 +46,9 @@ type Options struct {
 	// PasswordCost is bcrypt's work factor for dashboard passwords; 0:
 	// DefaultPasswordCost. Tests lower it to bcrypt.MinCost.
 	PasswordCost int
+	// Observer is told of leases, reports, judged results, payout runs
+	// and background passes, for metrics; nil: nobody.
+	Observer Observer
 }
 
 // Service implements every coordinator use case.
@@ -62,6 +65,7 @@ type Service struct {
 	rand            func() float64
 	payoutThreshold int64
 	platformFeeBPS  int
+	obs             Observer
 
 	// Web accounts (web_accounts.go).
 	passwordCostOpt int
@@ -92,6 +96,9 @@ func New(o Options) *Service {
 	}
 	if s.rand == nil {
 		s.rand = mathrand.Float64
+	}
+	if s.obs = o.Observer; s.obs == nil {
+		s.obs = nopObserver{}
 	}
 	if s.checkModule == nil {
 		s.checkModule = func(context.Context, []byte) error { return nil }

@@ -215,6 +215,9 @@ func (s *Service) LeaseWork(ctx context.Context, hostID int64, max int, skipJobs
 	if err != nil {
 		return LeaseResult{}, fmt.Errorf("leasing tasks to host %d: %w", hostID, err)
 	}
+	if len(out.Tasks) > 0 {
+		s.obs.TasksLeased(len(out.Tasks))
+	}
 	return out, nil
 }
 

@@ -61,7 +61,10 @@ func (s *Service) ReportResults(ctx context.Context, hostID int64, reports []wor
 		ids[i] = r.TaskID
 	}
 	now := s.now()
+	var tally judged
+	ctx = withJudged(ctx, &tally)
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		tally = judged{} // a retried transaction counts afresh
 		// Read without locks only to find the units; the tasks are checked
 		// again once their units are locked, so a sweep or another report
 		// of the same unit cannot change them between check and write.
@@ -115,6 +118,8 @@ func (s *Service) ReportResults(ctx context.Context, hostID int64, reports []wor
 	if err != nil {
 		return fmt.Errorf("taking reports from host %d: %w", hostID, err)
 	}
+	s.obs.TasksReported(len(reports))
+	s.obs.TasksJudged(tally.valid, tally.invalid)
 	return nil
 }
 
@@ -141,7 +146,9 @@ func (s *Service) SweepOverdue(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		var n int
-		err := s.store.InTx(ctx, func(tx store.Tx) error {
+		var tally judged
+		err := s.store.InTx(withJudged(ctx, &tally), func(tx store.Tx) error {
+			tally = judged{} // a retried transaction counts afresh
 			now := s.now()
 			units, err := tx.TaskUnitsOverdue(ctx, now, sweepBatch)
 			if err != nil {
@@ -153,6 +160,7 @@ func (s *Service) SweepOverdue(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, fmt.Errorf("sweeping overdue tasks: %w", err)
 		}
+		s.obs.TasksJudged(tally.valid, tally.invalid)
 		total += n
 		if n < sweepBatch {
 			return total, nil
@@ -207,29 +215,36 @@ func (s *Service) RunBackground(ctx context.Context, interval time.Duration) {
 				s.log.Error("writing host contacts", "err", err)
 			}
 			return
-		case <-t.C:
-			n, err := s.SweepOverdue(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.log.Error("deadline sweep failed", "err", err)
-			} else if n > 0 {
-				s.log.Info("deadline sweep", "units_advanced", n)
-			}
-			if _, err := s.PayCredits(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("paying credits failed", "err", err)
-			}
-			if err := s.FinishJobs(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("finishing jobs failed", "err", err)
-			}
-			if _, err := s.RunPendingClawbacks(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("carrying out clawbacks failed", "err", err)
-			}
-			if err := s.SettleCancelledJobs(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("settling cancelled jobs failed", "err", err)
-			}
-			if err := s.FlushContacts(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("writing host contacts failed", "err", err)
-			}
+		case due := <-t.C:
+			start := time.Now()
+			s.background(ctx)
+			s.obs.BackgroundPass(start.Sub(due), time.Since(start))
 		}
+	}
+}
+
+// background is one pass of RunBackground's periodic work.
+func (s *Service) background(ctx context.Context) {
+	n, err := s.SweepOverdue(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("deadline sweep failed", "err", err)
+	} else if n > 0 {
+		s.log.Info("deadline sweep", "units_advanced", n)
+	}
+	if _, err := s.PayCredits(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("paying credits failed", "err", err)
+	}
+	if err := s.FinishJobs(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("finishing jobs failed", "err", err)
+	}
+	if _, err := s.RunPendingClawbacks(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("carrying out clawbacks failed", "err", err)
+	}
+	if err := s.SettleCancelledJobs(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("settling cancelled jobs failed", "err", err)
+	}
+	if err := s.FlushContacts(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("writing host contacts failed", "err", err)
 	}
 }
 
@@ -344,6 +359,7 @@ func (s *Service) advanceUnits(ctx context.Context, tx store.Tx, unitIDs []int64
 	// than each holding a host the other waits for.
 	var judgedHosts []int64
 	for _, a := range advanced {
+		addJudged(ctx, len(a.Plan.NewlyValid), len(a.Plan.NewlyInvalid))
 		for _, t := range slices.Concat(a.Plan.NewlyValid, a.Plan.NewlyInvalid) {
 			if t.HostID != 0 {
 				judgedHosts = append(judgedHosts, t.HostID)

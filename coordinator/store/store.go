@@ -45,6 +45,7 @@ type Tx interface {
 	PayoutTx   // payout runs and statements: payouts.go
 	ClawbackTx // reversing a cheating host's results: clawback.go
 	DashboardTx
+	MetricsTx // platform-wide totals for /metrics: metrics.go
 	// HostContactTx: host states and web preferences, contact.go.
 	HostContactTx
 
