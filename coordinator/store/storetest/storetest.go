@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Dashboard", testDashboard},
 		{"HostContact", testHostContact},
 		{"PayoutSettings", testPayoutSettings},
+		{"Metrics", testMetrics},
 		{"Sessions", testSessions},
 	}
 	for _, g := range groups {
