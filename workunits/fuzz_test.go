@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,9 @@ func FuzzParseWeek(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 1000 {
+			return // the web form takes at most 500 characters
+		}
 		w, err := workunits.ParseWeek(s)
 		if err != nil {
 			if !strings.Contains(err.Error(), "active hours") {
@@ -37,13 +41,13 @@ func FuzzParseWeek(f *testing.F) {
 		if err := json.Unmarshal(raw, &back); err != nil {
 			t.Fatalf("ParseWeek(%q) → %s does not read back: %v", s, raw, err)
 		}
-		// Same answer at every minute of a week.
+		if !reflect.DeepEqual(w, back) {
+			t.Fatalf("ParseWeek(%q) = %v, its JSON %s reads back as %v", s, w, raw, back)
+		}
+		// The parsed week answers for every day and minute without panicking.
 		start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC) // a Monday
-		for m := 0; m < 7*24*60; m += 7 {
-			at := start.Add(time.Duration(m) * time.Minute)
-			if w.Active(at) != back.Active(at) {
-				t.Fatalf("ParseWeek(%q) and its JSON %s disagree at %v", s, raw, at)
-			}
+		for m := 0; m < 7*24*60; m += 97 {
+			w.Active(start.Add(time.Duration(m) * time.Minute))
 		}
 	})
 }
