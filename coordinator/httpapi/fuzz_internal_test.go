@@ -123,4 +123,3 @@ func leadingZeros(v string, n int) bool {
 	}
 	return v == strconv.Itoa(n)
 }
-
