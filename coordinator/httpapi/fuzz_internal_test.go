@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
@@ -68,6 +69,9 @@ func FuzzCursor(f *testing.F) {
 		issued := cursor{Kind: kind, Job: job, State: state, Pos: pos}.encode()
 		got, err := decodeCursor(issued, want, 0)
 		switch {
+		case !utf8.ValidString(kind) || !utf8.ValidString(state):
+			// JSON would turn them into U+FFFD; the server issues cursors
+			// only for listings of known (ASCII) kinds and states.
 		case len(issued) > maxCursorLen || pos < 0:
 			if err == nil {
 				t.Fatalf("cursor %q (pos %d, %d long) accepted", issued, pos, len(issued))
