@@ -7,6 +7,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/nightshift-platform/nightshift/payouts"
@@ -99,4 +100,15 @@ func FuzzPayoutSettings(f *testing.F) {
 			t.Fatalf("MaskDestination(%q) shows it whole", norm)
 		}
 	})
+}
+
+// A reference that is not UTF-8 was accepted from CSV (found by
+// FuzzParsePayoutResults): stored, it would be mangled in JSON and refused by
+// PostgreSQL's text columns as a server error.
+func TestParsePayoutResultsRefusesNonUTF8Reference(t *testing.T) {
+	for _, data := range []string{"line_id,stAtus,referenCe\n1,pAid,\x80", "line_id,status,reference\n2,failed,TX-\xff\xfe\n"} {
+		if _, err := payouts.ParsePayoutResults([]byte(data)); !errors.Is(err, payouts.ErrBadResults) || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("ParsePayoutResults(%q) = %v, want a bad-results error about UTF-8", data, err)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // PayoutLine is one payment a payout run asks the processor to make.
@@ -161,6 +162,11 @@ func checkResult(line int, r PayoutResult) error {
 	}
 	if len(r.Reference) > MaxReferenceLen {
 		return badResults("line %d: reference is over %d characters", line, MaxReferenceLen)
+	}
+	// The reference is stored as text and shown in JSON: bytes that are not
+	// UTF-8 would be mangled, or refused by PostgreSQL as a server error.
+	if !utf8.ValidString(r.Reference) {
+		return badResults("line %d: reference is not UTF-8 text", line)
 	}
 	return nil
 }
