@@ -31,14 +31,41 @@ func cpuTicks(t *testing.T, pid int) int {
 }
 
 // assertNoCPU checks that the process gains at most one clock tick (the
-// one it may be in the middle of) over 300 ms.
+// one it may be in the middle of) over 300 ms. It first waits, up to 2 s,
+// for no thread to be running: a stop signal takes effect as each thread
+// is next scheduled, which at SCHED_IDLE on a busy machine can take a few
+// ticks that are charged to the process.
 func assertNoCPU(t *testing.T, pid int) {
 	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); anyThreadRunning(t, pid) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	before := cpuTicks(t, pid)
 	time.Sleep(300 * time.Millisecond)
 	if gained := cpuTicks(t, pid) - before; gained > 1 {
 		t.Errorf("a suspended task used %d clock ticks of CPU in 300 ms", gained)
 	}
+}
+
+// anyThreadRunning reports whether a thread of the process is running or
+// runnable (state R).
+func anyThreadRunning(t *testing.T, pid int) bool {
+	t.Helper()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, e.Name()))
+		if err != nil {
+			continue // the thread has just exited
+		}
+		s := string(b)
+		if f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]); len(f) > 0 && f[0] == "R" {
+			return true
+		}
+	}
+	return false
 }
 
 // Every thread of a child runs at nice 19 under SCHED_IDLE: niceness is
