@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"database/sql"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,41 +15,14 @@ import (
 // rebuilt projects table still hold.
 func TestMigrateKeys(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"0001_init.sql", "0002_tasks_in_progress_by_job.sql", "0003_credit_queue.sql", "0004_credits_refused.sql"} {
-		body, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, string(body)); err != nil {
-			t.Fatalf("applying %s: %v", name, err)
-		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 1)`, "migrations/"+name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, q := range []string{
+	path := databaseBefore(t, "0005", "?_pragma=foreign_keys(1)",
 		`INSERT INTO projects (id, name, key_hash, created_at) VALUES (1, 'old', 'hash-old', 1000), (2, 'other', 'hash-other', 2000)`,
 		`INSERT INTO blobs (sha256, data) VALUES ('m', x'00')`,
 		`INSERT INTO apps (id, project_id, name) VALUES (1, 1, 'sim')`,
 		`INSERT INTO app_versions (id, app_id, version, module_sha256, size, created_at) VALUES (1, 1, 1, 'm', 1, 1000)`,
 		`INSERT INTO jobs (id, project_id, app_version_id, min_quorum, target_replicas, max_error_replicas, max_total_replicas,
 			deadline_ms, reward_micros, state, unit_count, created_at) VALUES (1, 1, 1, 1, 1, 1, 1, 1000, 1, 'active', 1, 1000)`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	)
 
 	s := openTemp(t, path)
 	var keyHash sql.NullString

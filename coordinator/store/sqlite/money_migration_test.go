@@ -1,9 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
-	"io/fs"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -18,34 +15,7 @@ import (
 // and the waiting success a reserve.
 func TestMigrateMoneyQueue(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		if name >= "migrations/0013" {
-			break
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, string(body)); err != nil {
-			t.Fatalf("applying %s: %v", name, err)
-		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 1)`, name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, q := range []string{
+	path := databaseBefore(t, "0013", "",
 		`INSERT INTO jobs (id, project_id, app_version_id, min_quorum, target_replicas, max_error_replicas, max_total_replicas,
 			deadline_ms, reward_micros, state, unit_count, created_at) VALUES (1, 1, 1, 2, 2, 1, 2, 1000, 40, 'active', 2, 1000)`,
 		`INSERT INTO units (id, job_id, seq, input, state) VALUES (1, 1, 0, x'', 'done'), (2, 1, 1, x'', 'open')`,
@@ -57,17 +27,10 @@ func TestMigrateMoneyQueue(t *testing.T) {
 		`INSERT INTO credit_queue VALUES (11, 1, 9, 40), (12, 1, 9, 40)`,
 		`INSERT INTO credits_refused VALUES (10, 1, 9, 40, 'insufficient_funds: short', 2, 1000, 5000)`,
 		`INSERT INTO ledger_transactions (id, key, memo, created_at) VALUES (1, 'reward:task:12', 'paid', 1000)`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	)
 
 	s := openTemp(t, path)
-	err = s.InTx(ctx, func(tx store.Tx) error {
+	err := s.InTx(ctx, func(tx store.Tx) error {
 		refused, err := tx.MoneyRefusedList(ctx, 10)
 		if err != nil {
 			return err

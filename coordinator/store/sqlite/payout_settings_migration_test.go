@@ -2,9 +2,6 @@ package sqlite
 
 import (
 	"bytes"
-	"database/sql"
-	"io/fs"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,48 +15,14 @@ import (
 // no method or destination, and settings can be set for its contributor.
 func TestMigratePayoutSettings(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		if name >= "migrations/0020" {
-			break
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, string(body)); err != nil {
-			t.Fatalf("applying %s: %v", name, err)
-		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 1)`, name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, q := range []string{
+	path := databaseBefore(t, "0020", "",
 		`INSERT INTO contributors (id, name, key_hash, created_at) VALUES (7, 'ada', 'k', 1000)`,
 		`INSERT INTO payout_runs (id, key, threshold_micros, created_at, state) VALUES (1, 'old', 10000000, 1000, 'open')`,
 		`INSERT INTO payout_lines (id, run_id, contributor_id, amount_micros, state, updated_at) VALUES (3, 1, 7, 12000000, 'pending', 1000)`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	)
 
 	s := openTemp(t, path)
-	err = s.InTx(ctx, func(tx store.Tx) error {
+	err := s.InTx(ctx, func(tx store.Tx) error {
 		lines, err := tx.PayoutLineList(ctx, 1)
 		if err != nil {
 			return err
