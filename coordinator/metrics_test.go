@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/nightshift-platform/nightshift/coordinator/api"
+	"github.com/nightshift-platform/nightshift/coordinator/metrics/metricstest"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -69,31 +64,13 @@ func TestMetricsScrape(t *testing.T) {
 	send(t, http.MethodGet, b.coord.URL+"/no/such/page/"+strconv.FormatInt(ids[0], 10), "", "", "")
 
 	scrape := send(t, http.MethodGet, b.coord.URL+"/metrics", "", "", "")
-	parser := expfmt.NewTextParser(model.LegacyValidation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(scrape))
-	if err != nil {
-		t.Fatalf("parsing the scrape: %v", err)
-	}
+	families := metricstest.Parse(t, scrape)
 	for _, name := range coordinatorMetrics {
 		if _, ok := families[name]; !ok {
 			t.Errorf("the scrape lacks %s", name)
 		}
 	}
-	value := func(name string, labels map[string]string) float64 {
-		var sum float64
-		for _, m := range families[name].GetMetric() {
-			match := true
-			for _, l := range m.GetLabel() {
-				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
-					match = false
-				}
-			}
-			if match {
-				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			}
-		}
-		return sum
-	}
+	value := func(name string, labels map[string]string) float64 { return metricstest.Sum(families, name, labels) }
 	if v := value("nightshift_tasks_leased_total", nil); v < 4 {
 		t.Errorf("nightshift_tasks_leased_total = %v, want ≥ 4", v)
 	}
@@ -128,7 +105,7 @@ func TestMetricsScrape(t *testing.T) {
 			}
 		}
 	}
-	promtoolCheck(t, scrape)
+	metricstest.PromtoolCheck(t, scrape)
 }
 
 // send makes a request and returns the body of a 2xx answer.
@@ -160,23 +137,4 @@ func send(t *testing.T, method, url, bearer, idempotencyKey, body string) []byte
 		t.Fatalf("%s %s: status %d: %s", method, url, resp.StatusCode, out)
 	}
 	return out
-}
-
-// promtoolCheck runs `promtool check metrics` on a scrape. Without promtool
-// (scripts/apt-ensure metrics installs it) the test is skipped, except
-// under CI=true, where it fails.
-func promtoolCheck(t *testing.T, scrape []byte) {
-	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool is not installed (scripts/apt-ensure metrics); CI=true requires it")
-		}
-		t.Skip("promtool is not installed: scripts/apt-ensure metrics")
-	}
-	cmd := exec.Command(path, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(scrape)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("promtool check metrics: %v\n%s", err, out)
-	}
 }

@@ -58,14 +58,15 @@ func (c workerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// serveMetrics serves the worker's metrics on addr until ctx ends. It is
-// opt-in (--metrics-addr) and meant for a loopback address.
-func serveMetrics(ctx context.Context, addr string, ag *agent.Agent, gov *governor.Governor, log *slog.Logger) error {
+// serveMetrics serves the worker's metrics on addr until ctx ends and
+// returns the address it listens on (addr may name port 0). It is opt-in
+// (--metrics-addr) and meant for a loopback address.
+func serveMetrics(ctx context.Context, addr string, ag *agent.Agent, gov *governor.Governor, log *slog.Logger) (net.Addr, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(workerCollector{ag, gov})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -80,5 +81,5 @@ func serveMetrics(ctx context.Context, addr string, ag *agent.Agent, gov *govern
 			log.Error("worker metrics stopped", "err", err)
 		}
 	}()
-	return nil
+	return ln.Addr(), nil
 }

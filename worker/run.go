@@ -225,7 +225,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stde
 	var wg sync.WaitGroup
 	wg.Go(func() { gov.Run(loops) })
 	if *metricsAddr != "" {
-		if err := serveMetrics(loops, *metricsAddr, ag, gov, log); err != nil {
+		if _, err := serveMetrics(loops, *metricsAddr, ag, gov, log); err != nil {
 			stopLoops()
 			wg.Wait()
 			return fmt.Errorf("serving metrics on %s: %w", *metricsAddr, err)
