@@ -21,6 +21,8 @@ import (
 
 	"github.com/nightshift-platform/nightshift/coordinator/daemon"
 	"github.com/nightshift-platform/nightshift/coordinator/demo"
+	"github.com/nightshift-platform/nightshift/coordinator/httpapi"
+	"github.com/nightshift-platform/nightshift/coordinator/ratelimit"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/payouts"
 )
@@ -97,6 +99,18 @@ type serveOptions struct {
 	feeBPS                                    int
 	logFormat, logLevel                       string
 	shutdownTimeout                           time.Duration
+	rateLimit, trustedProxies                 string
+	limits                                    httpapi.Limits
+}
+
+// The default rate limits: sign-ups and sign-ins allow a classroom behind
+// one address at once, then one a minute; refused credentials a few typos,
+// then one every three seconds; a credential far more than a busy worker
+// or script sends.
+var defaultLimits = httpapi.Limits{
+	Anonymous:     ratelimit.Rate{Events: 60, Per: time.Hour},
+	AuthFailures:  ratelimit.Rate{Events: 20, Per: time.Minute},
+	PerCredential: ratelimit.Rate{Events: 6000, Per: time.Minute},
 }
 
 // serveFlags defines serve's flags. Each can also be set by its environment
@@ -117,6 +131,16 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second,
 		"on SIGTERM or SIGINT, how long in-flight requests may take to finish")
+	fs.StringVar(&o.rateLimit, "rate-limit", "on", "rate limits on the public API and sign-in pages: on or off (off for benchmarks and tests)")
+	o.limits = defaultLimits
+	fs.Var(&o.limits.Anonymous, "rate-limit-anonymous",
+		"sign-ups and dashboard sign-ins per client address, as COUNT/PERIOD (s, m, h or a duration); off: none")
+	fs.Var(&o.limits.AuthFailures, "rate-limit-auth-failures",
+		"requests with refused credentials per client address; past it a client is refused before its key is checked")
+	fs.Var(&o.limits.PerCredential, "rate-limit-per-credential",
+		"requests per host token, account key or project key")
+	fs.StringVar(&o.trustedProxies, "trusted-proxies", "",
+		"reverse proxies (comma-separated CIDRs or addresses) whose X-Forwarded-For names the client; default none")
 	return fs, o
 }
 
@@ -130,6 +154,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if o.shutdownTimeout <= 0 {
 		return fmt.Errorf("--shutdown-timeout must be positive, got %s", o.shutdownTimeout)
+	}
+	apiOpts, err := o.apiOptions()
+	if err != nil {
+		return err
 	}
 	log, err := newLogger(stderr, o.logFormat, o.logLevel)
 	if err != nil {
@@ -147,7 +175,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Info("operator key loaded from file", "path", path)
 	}
 	c, err := daemon.Start(ctx, daemon.Config{Addr: o.addr, DB: dbURL(o.dataDir, o.db), OperatorKey: o.operatorKey,
-		DebugAddr: o.debugAddr, Logger: log, PlatformFeeBPS: o.feeBPS})
+		DebugAddr: o.debugAddr, Logger: log, PlatformFeeBPS: o.feeBPS, API: apiOpts})
 	if err != nil {
 		return err
 	}
@@ -160,6 +188,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// apiOptions is the HTTP API's client address and rate limits.
+func (o *serveOptions) apiOptions() (httpapi.Options, error) {
+	proxies, err := ratelimit.ParseProxies(o.trustedProxies)
+	if err != nil {
+		return httpapi.Options{}, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	opts := httpapi.Options{ClientIP: ratelimit.ClientIP(proxies)}
+	switch o.rateLimit {
+	case "on":
+		opts.Limits = o.limits
+	case "off":
+	default:
+		return httpapi.Options{}, fmt.Errorf("--rate-limit: want on or off, got %q", o.rateLimit)
+	}
+	return opts, nil
 }
 
 // newLogger is the structured logger serve writes to stderr.

@@ -12,7 +12,9 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
 )
@@ -46,6 +48,22 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// RetryAfter is how long the coordinator asked to wait before trying
+	// again (its Retry-After, in seconds); 0 when it did not say.
+	RetryAfter time.Duration
+}
+
+// retryAfter reads a Retry-After header's delay in seconds; an HTTP date,
+// which the coordinator never sends, or nonsense reads as a second.
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(h))
+	if err != nil || n < 0 {
+		return time.Second
+	}
+	return time.Duration(min(n, 24*3600)) * time.Second
 }
 
 func (e *Error) Error() string {
@@ -77,6 +95,14 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	return nil
 }
 
+// A 429 answer is a temporary refusal: send waits as its Retry-After says,
+// at most maxRetryWait each time, and asks again, up to maxRetries times,
+// when the request's body can be sent again.
+const (
+	maxRetries   = 5
+	maxRetryWait = time.Minute
+)
+
 func (c *Client) send(ctx context.Context, method, path, contentType string, body io.Reader, header ...http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
 	if err != nil {
@@ -91,6 +117,29 @@ func (c *Client) send(ctx context.Context, method, path, contentType string, bod
 	if c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
+	for try := 0; ; try++ {
+		resp, err := c.sendOnce(req, method, path)
+		var e *Error
+		if try == maxRetries || !errors.As(err, &e) || e.Status != http.StatusTooManyRequests ||
+			(req.Body != nil && req.GetBody == nil) {
+			return resp, err
+		}
+		t := time.NewTimer(min(e.RetryAfter, maxRetryWait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		if req.GetBody != nil {
+			if req.Body, err = req.GetBody(); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", method, path, err)
+			}
+		}
+	}
+}
+
+func (c *Client) sendOnce(req *http.Request, method, path string) (*http.Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
@@ -102,7 +151,8 @@ func (c *Client) send(ctx context.Context, method, path, contentType string, bod
 		if json.Unmarshal(raw, &e) != nil || e.Error.Message == "" {
 			e.Error.Message = strings.TrimSpace(string(raw))
 		}
-		return nil, fmt.Errorf("%s %s: %w", method, path, &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message})
+		return nil, fmt.Errorf("%s %s: %w", method, path, &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message,
+			RetryAfter: retryAfter(resp.Header.Get("Retry-After"))})
 	}
 	return resp, nil
 }

@@ -35,7 +35,22 @@ type Config struct {
 	MaxBlobSize int64 // largest input blob upload; 0: service.DefaultMaxBlobSize
 	// PlatformFeeBPS is the platform's fee on every reward, in basis points.
 	PlatformFeeBPS int
+	// API holds the HTTP API's rate limits and client address; the zero
+	// value limits nothing.
+	API httpapi.Options
 }
+
+// The HTTP server's limits on a connection. A request's headers must come
+// quickly; its body may take longer, since blob and module uploads are
+// large and volunteers' links slow, but not for ever; an idle keep-alive
+// connection is closed after a while. Responses have no time limit: result
+// downloads stream for as long as a job is large.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 10 * time.Minute
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
 
 // Coordinator is a started coordinator.
 type Coordinator struct {
@@ -77,8 +92,11 @@ func Start(ctx context.Context, cfg Config) (*Coordinator, error) {
 		URL:     "http://" + ln.Addr().String(),
 		Service: svc,
 		srv: &http.Server{
-			Handler:           withMetrics(m, httpapi.NewServer(svc, cfg.Logger)),
-			ReadHeaderTimeout: 10 * time.Second,
+			Handler:           withMetrics(m, httpapi.NewServerWithOptions(svc, cfg.Logger, cfg.API)),
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
 			BaseContext:       func(net.Listener) context.Context { return loopCtx },
 		},
 		store:  st,

@@ -75,7 +75,7 @@ func (s *server) routes(r chi.Router) {
 		})
 
 		// Contributor side: sign up, attach hosts, see earnings.
-		r.Post("/contributors", s.handleContributorCreate())
+		r.With(s.limitAnonymous).Post("/contributors", s.handleContributorCreate())
 		r.With(s.requireContributor).Post("/hosts", s.handleHostRegister())
 		r.With(s.requireContributor).Get("/contributor/earnings", s.handleEarnings(func(r *http.Request) int64 { return contributorOf(r).ID }))
 		r.With(s.requireContributor).Post("/teams", s.handleTeamCreate())
@@ -104,7 +104,7 @@ func (s *server) routes(r chi.Router) {
 	})
 
 	// The contributor dashboard: HTML pages, outside the JSON API.
-	r.Mount("/", web.New(s.svc, s.log, web.Options{}))
+	r.Mount("/", web.New(s.svc, s.log, web.Options{ClientIP: s.opts.ClientIP, Anonymous: s.limits.anonymous}))
 }
 
 func handleHealth(w http.ResponseWriter, _ *http.Request) {

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/nightshift-platform/nightshift/coordinator/api"
+	"github.com/nightshift-platform/nightshift/coordinator/ratelimit"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
@@ -27,13 +29,24 @@ const (
 )
 
 type server struct {
-	svc *service.Service
-	log *slog.Logger
+	svc    *service.Service
+	log    *slog.Logger
+	opts   Options
+	limits limits
 }
 
-// NewServer returns the coordinator's HTTP handler.
+// NewServer returns the coordinator's HTTP handler, without rate limits.
 func NewServer(svc *service.Service, log *slog.Logger) http.Handler {
-	s := &server{svc: svc, log: log}
+	return NewServerWithOptions(svc, log, Options{})
+}
+
+// NewServerWithOptions returns the coordinator's HTTP handler with the
+// rate limits and client address of opts.
+func NewServerWithOptions(svc *service.Service, log *slog.Logger, opts Options) http.Handler {
+	if opts.ClientIP == nil {
+		opts.ClientIP = ratelimit.ClientIP(nil)
+	}
+	s := &server{svc: svc, log: log, opts: opts, limits: newLimits(opts.Limits)}
 	r := chi.NewRouter()
 	s.routes(r)
 	return r
@@ -47,6 +60,9 @@ func (s *server) error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="nightshift"`)
+	}
+	if wait := service.RetryAfterOf(err); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
 	}
 	writeJSON(w, status, api.ErrorResponse{Error: api.ErrorBody{Code: string(code), Message: workunits.ErrorMessage(err)}})
 }
@@ -137,8 +153,11 @@ const (
 
 func (s *server) requireOperator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authAllowed(w, r) {
+			return
+		}
 		if err := s.svc.CheckOperator(bearer(r)); err != nil {
-			s.error(w, r, err)
+			s.authFailed(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -147,9 +166,15 @@ func (s *server) requireOperator(next http.Handler) http.Handler {
 
 func (s *server) requireProject(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authAllowed(w, r) {
+			return
+		}
 		c, err := s.svc.AuthProjectKey(r.Context(), bearer(r))
 		if err != nil {
-			s.error(w, r, err)
+			s.authFailed(w, r, err)
+			return
+		}
+		if !s.credentialAllowed(w, r, fmt.Sprint("project-key:", c.Key.ID)) {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(withCaller(r.Context(), c)))
@@ -158,9 +183,15 @@ func (s *server) requireProject(next http.Handler) http.Handler {
 
 func (s *server) requireContributor(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authAllowed(w, r) {
+			return
+		}
 		c, err := s.svc.AuthContributor(r.Context(), bearer(r))
 		if err != nil {
-			s.error(w, r, err)
+			s.authFailed(w, r, err)
+			return
+		}
+		if !s.credentialAllowed(w, r, fmt.Sprint("contributor:", c.ID)) {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), contributorKey, c)))
@@ -169,9 +200,15 @@ func (s *server) requireContributor(next http.Handler) http.Handler {
 
 func (s *server) requireHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authAllowed(w, r) {
+			return
+		}
 		h, err := s.svc.AuthHost(r.Context(), bearer(r))
 		if err != nil {
-			s.error(w, r, err)
+			s.authFailed(w, r, err)
+			return
+		}
+		if !s.credentialAllowed(w, r, fmt.Sprint("host:", h.ID)) {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), hostKey, h)))

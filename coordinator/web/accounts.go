@@ -113,7 +113,12 @@ func (s *server) handleSignOut() http.HandlerFunc {
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return
 		}
-		if !parseForm(w, r) || !si.CheckCSRF(r.PostFormValue(csrfField)) {
+		err := parseForm(w, r)
+		if isTooLarge(err) {
+			s.formTooLarge(w, r)
+			return
+		}
+		if err != nil || !si.CheckCSRF(r.PostFormValue(csrfField)) {
 			s.csrfRefused(w, r)
 			return
 		}

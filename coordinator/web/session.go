@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -113,7 +114,12 @@ func (s *server) requireCSRF(next http.Handler) http.Handler {
 			return
 		}
 		si, _ := signedInOf(r)
-		if !parseForm(w, r) || !si.CheckCSRF(r.PostFormValue(csrfField)) {
+		err := parseForm(w, r)
+		if isTooLarge(err) {
+			s.formTooLarge(w, r)
+			return
+		}
+		if err != nil || !si.CheckCSRF(r.PostFormValue(csrfField)) {
 			s.csrfRefused(w, r)
 			return
 		}
@@ -125,8 +131,13 @@ func (s *server) requireCSRF(next http.Handler) http.Handler {
 // the form cookie set when the form was shown.
 func (s *server) requireFormCookie(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		formErr := parseForm(w, r)
+		if isTooLarge(formErr) {
+			s.formTooLarge(w, r)
+			return
+		}
 		c, err := r.Cookie(formCookie)
-		if !parseForm(w, r) || err != nil || c.Value == "" ||
+		if formErr != nil || err != nil || c.Value == "" ||
 			subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue(csrfField))) != 1 {
 			s.csrfRefused(w, r)
 			return
@@ -142,9 +153,14 @@ func (s *server) csrfRefused(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseForm reads a form body of at most maxFormBody bytes.
-func parseForm(w http.ResponseWriter, r *http.Request) bool {
+func parseForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	return r.ParseForm() == nil
+	return r.ParseForm()
+}
+
+func isTooLarge(err error) bool {
+	var tooBig *http.MaxBytesError
+	return errors.As(err, &tooBig)
 }
 
 // withFormToken gives a signed-out form page the token its form repeats,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nightshift-platform/nightshift/coordinator/ratelimit"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 )
 
@@ -24,13 +25,18 @@ type Options struct {
 	// set it to read the proxy's header, or every sign-in counts against
 	// the proxy's address.
 	ClientIP func(*http.Request) string
+	// Anonymous limits sign-ups and sign-in attempts per client address
+	// (ratelimit.AddrKey of ClientIP); nil: no limit beyond the sign-in
+	// limiter's count of failures.
+	Anonymous *ratelimit.Limiter
 }
 
 type server struct {
-	svc      *service.Service
-	log      *slog.Logger
-	clientIP func(*http.Request) string
-	pages    pages
+	svc       *service.Service
+	log       *slog.Logger
+	clientIP  func(*http.Request) string
+	anonymous *ratelimit.Limiter
+	pages     pages
 }
 
 // New returns the dashboard's handler, a chi router (so that its routes can
@@ -39,7 +45,7 @@ func New(svc *service.Service, log *slog.Logger, opts Options) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &server{svc: svc, log: log, clientIP: opts.ClientIP, pages: parsePages()}
+	s := &server{svc: svc, log: log, clientIP: opts.ClientIP, anonymous: opts.Anonymous, pages: parsePages()}
 	if s.clientIP == nil {
 		s.clientIP = remoteIP
 	}
@@ -59,9 +65,9 @@ func (s *server) routes(r chi.Router) {
 
 		// Signed out: the forms carry a double-submit cookie's token.
 		r.Get("/signup", s.handleSignUpForm())
-		r.With(s.requireFormCookie).Post("/signup", s.handleSignUp())
+		r.With(s.limitAnonymous, s.requireFormCookie).Post("/signup", s.handleSignUp())
 		r.Get("/signin", s.handleSignInForm())
-		r.With(s.requireFormCookie).Post("/signin", s.handleSignIn())
+		r.With(s.limitAnonymous, s.requireFormCookie).Post("/signin", s.handleSignIn())
 		r.Post("/signout", s.handleSignOut())
 
 		// Signed in: every form carries the session's CSRF token.
