@@ -38,7 +38,9 @@ import (
 // world's readable state is compared before and after each such route's
 // denials. Each route's positive control, run once all denials are done,
 // shows the right credential is let through (not 401, 403 or 404), so the
-// matrix cannot pass by refusing everything.
+// matrix cannot pass by refusing everything; all of them together, acting
+// as project A, contributor A, host X, the dashboard user or the operator
+// on A, leave project B's, contributor B's and host Y's state as it was.
 
 // secPublic are the routes anyone may call, and why.
 var secPublic = map[string]string{
@@ -419,7 +421,9 @@ func TestSecurityMatrix(t *testing.T) {
 		})
 	}
 
-	// Positive controls last: some of them change things.
+	// Positive controls last: some of them change things, but only the
+	// caller's own.
+	tenantBefore := w.tenantSnapshot(t)
 	for _, r := range matrix {
 		t.Run("allow/"+r.key(), func(t *testing.T) {
 			resp := w.do(t, r.good)
@@ -430,6 +434,10 @@ func TestSecurityMatrix(t *testing.T) {
 				t.Errorf("a live session was sent to sign in: %s %s → %s", r.good.method, r.good.path, resp.location)
 			}
 		})
+	}
+
+	if after := w.tenantSnapshot(t); after != tenantBefore {
+		t.Errorf("project A's keys, contributor A, host X and the operator changed what is B's:\n%s", diffLines(tenantBefore, after))
 	}
 
 	t.Run("public routes answer without credentials", func(t *testing.T) {
