@@ -48,12 +48,11 @@ type secProject struct {
 
 // secContributor is a contributor with an account key and one host.
 type secContributor struct {
-	id       int64
-	key      string
-	hostID   int64
-	hostTok  string
-	oldKey   string // the account key before it was regenerated
-	memberOf string
+	id      int64
+	key     string
+	hostID  int64
+	hostTok string
+	oldKey  string // the account key before it was regenerated
 }
 
 // secWorld is a coordinator on a fresh SQLite store with two projects (A
