@@ -145,7 +145,7 @@ func (w *secWorld) hostRoute(method, pattern, path, body, tok string, tenant *se
 		{"wrong kind: dashboard session", with(good, "", w.web.Session.Token), 401},
 	}
 	if tenant != nil {
-		d = append(d, secDenial{"wrong tenant: another host's task", *tenant, 404})
+		d = append(d, secDenial{"wrong tenant: another host's task or another project's data", *tenant, 404})
 	}
 	return secRoute{method: method, pattern: pattern, good: good, denials: d}
 }
@@ -293,7 +293,8 @@ func (w *secWorld) secMatrix() []secRoute {
 			&secRequest{method: "POST", path: "/api/v1/reports", body: report(b.hostTaskID), bearer: hostX}),
 		// Modules are signed, content-addressed code every host may run:
 		// any host may fetch any module by its hash.
-		w.hostRoute("GET", "/api/v1/modules/{sha256}", "/api/v1/modules/"+a.moduleSHA, "", hostX, nil),
+		w.hostRoute("GET", "/api/v1/modules/{sha256}", "/api/v1/modules/"+a.moduleSHA, "", hostX,
+			&secRequest{method: "GET", path: "/api/v1/modules/" + b.blob, bearer: hostX}), // an input blob is no module
 		w.hostRoute("GET", "/api/v1/blobs/{sha256}/range", rangeOf(b), "", hostY,
 			&secRequest{method: "GET", path: rangeOf(b), bearer: hostX}),
 		w.hostRoute("GET", "/api/v1/host/earnings", "/api/v1/host/earnings", "", hostX, nil),
