@@ -52,7 +52,7 @@ type observer struct {
 	reportsSent, reportsAccepted atomic.Int64
 	reportsRefused, lateRefused  atomic.Int64
 	forgedSent, forgedRefused    atomic.Int64
-	forgedAccepted               atomic.Int64
+	forgedAccepted, forgedTries  atomic.Int64
 	netErrors, serverErrors      atomic.Int64
 	hostDeaths, zombieReports    atomic.Int64
 	liarsBlocked, honestBlocked  atomic.Int64
@@ -163,11 +163,11 @@ func (h *simHost) run(ctx context.Context, done *atomic.Bool) {
 			zombie = reports
 			h.pause(ctx, time.Duration(h.rng.Int64N(int64(2*h.obs.cfg.deadline))))
 			h.obs.zombieReports.Add(int64(len(zombie)))
-			h.send(ctx, zombie, true)
+			h.send(ctx, zombie, true, false)
 			zombie = nil
 			continue
 		}
-		h.send(ctx, reports, false)
+		h.send(ctx, reports, false, false)
 		if h.rng.Float64() < h.obs.cfg.forgeRate {
 			h.forge(ctx)
 		}
@@ -194,13 +194,12 @@ func (h *simHost) pause(ctx context.Context, d time.Duration) {
 // send reports a batch as the real worker does (worker/agent.send): retry
 // on a network failure or a 5xx, one by one on a refusal, and drop a
 // report refused on its own.
-func (h *simHost) send(ctx context.Context, reps []api.Report, late bool) {
+func (h *simHost) send(ctx context.Context, reps []api.Report, late, lost bool) {
 	h.obs.mu.Lock()
 	for _, r := range reps {
 		h.obs.sentBy[r.TaskID] = sent{host: h.id, output: hashOf(r)}
 	}
 	h.obs.mu.Unlock()
-	lost := false
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		h.obs.reportsSent.Add(int64(len(reps)))
 		_, err := h.clients[h.coord].Report(ctx, reps)
@@ -226,7 +225,7 @@ func (h *simHost) send(ctx context.Context, reps []api.Report, late bool) {
 			}
 		case len(reps) > 1 && s != http.StatusUnauthorized:
 			for _, r := range reps {
-				h.send(ctx, []api.Report{r}, late)
+				h.send(ctx, []api.Report{r}, late, lost)
 			}
 			return
 		default:
@@ -268,8 +267,9 @@ func (h *simHost) forge(ctx context.Context) {
 	h.obs.mu.Lock()
 	h.obs.forged[hashOf(r)] = h.id
 	h.obs.mu.Unlock()
+	h.obs.forgedSent.Add(1)
 	for attempt := 0; attempt < 50 && ctx.Err() == nil; attempt++ {
-		h.obs.forgedSent.Add(1)
+		h.obs.forgedTries.Add(1)
 		_, err := h.clients[h.coord].Report(ctx, []api.Report{r})
 		s := client.StatusOf(err)
 		switch {

@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cfg.contributors = max(cfg.hosts/2, 4)
 	cfg.liars, cfg.mortals, cfg.deathRate, cfg.forgeRate = 0.1, 0.2, 0.05, 0.02
-	cfg.poisonEvery, cfg.leaseMax = 1000, 4
+	cfg.leaseMax = 4
 
 	ok := true
 	for _, store := range strings.Split(*stores, ",") {
@@ -106,6 +106,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		default:
 			return fmt.Errorf("--stores: unknown store %q", c.store)
 		}
+		// About one unit in a hundred (at least 3 per run) fails by the
+		// error rule.
+		c.poisonEvery = min(max(c.units/3, 1), 100)
 		res, err := runStore(ctx, c, stderr)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.store, err)

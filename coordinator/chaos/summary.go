@@ -59,7 +59,7 @@ func (r *result) print(w io.Writer) {
 	row("leases", "%d with tasks, %d empty", o.leases.Load(), o.emptyLeases.Load())
 	row("reports", "%d sent (with retries), %d accepted (answered 2xx), %d refused (%d of them retries after a lost answer, %d late)",
 		o.reportsSent.Load(), o.reportsAccepted.Load(), o.reportsRefused.Load(), o.lostResponsesThenRefused.Load(), o.lateRefused.Load())
-	row("forged reports", "%d sent, %d refused, %d accepted", o.forgedSent.Load(), o.forgedRefused.Load(), o.forgedAccepted.Load())
+	row("forged reports", "%d forged (%d requests with retries), %d refused, %d accepted", o.forgedSent.Load(), o.forgedTries.Load(), o.forgedRefused.Load(), o.forgedAccepted.Load())
 	row("requests dropped", "%d before forwarding, %d after (answer lost), %d cut for an unreachable coordinator, %d passed", before, after, unreachable, forwarded)
 	row("host request failures", "%d network, %d 5xx", o.netErrors.Load(), o.serverErrors.Load())
 	row("coordinator kills", "%d SIGKILLs, %d restarts", r.kills, r.restarts)
