@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,9 @@ type simHost struct {
 	coord   int // the coordinator it talks to now; it moves on after a failure
 	rng     *rand.Rand
 	obs     *observer
+	// deadlines of the tasks it holds, to tell a report refused for a
+	// missed deadline that had passed from one that had not
+	deadlines map[int64]time.Time
 }
 
 // observer is what the chaos program saw, shared by every host.
@@ -57,6 +61,7 @@ type observer struct {
 	hostDeaths, zombieReports    atomic.Int64
 	liarsBlocked, honestBlocked  atomic.Int64
 	lostResponsesThenRefused     atomic.Int64
+	deadlineRefused              atomic.Int64
 	unexpected                   atomic.Int64
 	unexpectedMu                 sync.Mutex
 	unexpectedSamples            []string
@@ -107,6 +112,7 @@ func (h *simHost) output(input []byte) (outcome string, out []byte) {
 // run works until ctx ends or the host is blocked.
 func (h *simHost) run(ctx context.Context, done *atomic.Bool) {
 	var zombie []api.Report // reports of tasks it held when it died
+	h.deadlines = map[int64]time.Time{}
 	for ctx.Err() == nil && !done.Load() {
 		work, err := h.clients[h.coord].RequestWork(ctx, h.obs.cfg.leaseMax)
 		if err != nil {
@@ -152,6 +158,7 @@ func (h *simHost) run(ctx context.Context, done *atomic.Bool) {
 		}
 		h.obs.mu.Unlock()
 		for _, t := range work.Tasks {
+			h.deadlines[t.ID] = t.Deadline
 			outcome, out := h.output(t.Input)
 			reports = append(reports, api.Report{TaskID: t.ID, Outcome: outcome, Output: out, CPUSeconds: 0.01})
 		}
@@ -164,10 +171,16 @@ func (h *simHost) run(ctx context.Context, done *atomic.Bool) {
 			h.pause(ctx, time.Duration(h.rng.Int64N(int64(2*h.obs.cfg.deadline))))
 			h.obs.zombieReports.Add(int64(len(zombie)))
 			h.send(ctx, zombie, true, false)
+			for _, r := range zombie {
+				delete(h.deadlines, r.TaskID)
+			}
 			zombie = nil
 			continue
 		}
 		h.send(ctx, reports, false, false)
+		for _, r := range reports {
+			delete(h.deadlines, r.TaskID)
+		}
 		if h.rng.Float64() < h.obs.cfg.forgeRate {
 			h.forge(ctx)
 		}
@@ -230,11 +243,17 @@ func (h *simHost) send(ctx context.Context, reps []api.Report, late, lost bool) 
 			return
 		default:
 			h.obs.reportsRefused.Add(1)
+			msg := err.Error()
+			deadline := h.deadlines[reps[0].TaskID]
 			switch {
-			case late:
+			case s == http.StatusConflict && late && strings.Contains(msg, "deadline"):
 				h.obs.lateRefused.Add(1)
-			case lost:
+			case s == http.StatusConflict && lost && strings.Contains(msg, "already reported"):
+				// The first try was taken; its answer was lost.
 				h.obs.lostResponsesThenRefused.Add(1)
+			case s == http.StatusConflict && strings.Contains(msg, "deadline") && !time.Now().Before(deadline):
+				// Retries past dead coordinators took it past its deadline.
+				h.obs.deadlineRefused.Add(1)
 			default:
 				h.obs.note("host %d: report of task %d refused: %v", h.id, reps[0].TaskID, err)
 			}

@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	stores := fs.String("stores", "postgres,sqlite", "stores to run on, comma-separated")
 	fs.StringVar(&cfg.bin, "coordinator", "", "the coordinator binary (required)")
 	units := fs.Int("units", 0, "units in the job on PostgreSQL (default 50,000; 10,000 with --quick)")
-	sqliteUnits := fs.Int("sqlite-units", 0, "units in the job on SQLite (default: as on PostgreSQL)")
+	sqliteUnits := fs.Int("sqlite-units", 0, "units in the job on SQLite (default: as on PostgreSQL; 4,000 with --quick)")
 	hosts := fs.Int("hosts", 0, "simulated hosts (default 200; 50 with --quick)")
 	fs.Float64Var(&cfg.dropRate, "drop", 0.05, "share of requests the proxies drop")
 	fs.DurationVar(&cfg.killMin, "kill-min", 2*time.Second, "least time between coordinator kills")
@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cfg.contributors = max(cfg.hosts/2, 4)
 	cfg.liars, cfg.mortals, cfg.deathRate, cfg.forgeRate = 0.1, 0.2, 0.05, 0.02
-	cfg.leaseMax = 4
+	cfg.leaseMax = 8
 
 	ok := true
 	for _, store := range strings.Split(*stores, ",") {
@@ -100,8 +100,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			c.coordinators = 2
 		case "sqlite":
 			c.coordinators = 1
-			if *sqliteUnits > 0 {
+			switch {
+			case *sqliteUnits > 0:
 				c.units = *sqliteUnits
+			case *quick:
+				c.units = 4_000
 			}
 		default:
 			return fmt.Errorf("--stores: unknown store %q", c.store)

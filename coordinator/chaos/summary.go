@@ -57,8 +57,8 @@ func (r *result) print(w io.Writer) {
 	row("hosts", "%d (%d contributors), %d liars blocked (coordinator: %d hosts blocked), %d honest hosts refused work", r.cfg.hosts, r.cfg.contributors, o.liarsBlocked.Load(), blocked, o.honestBlocked.Load())
 	row("host deaths", "%d (holding tasks; %d of their reports sent on return, %d refused as late)", o.hostDeaths.Load(), o.zombieReports.Load(), o.lateRefused.Load())
 	row("leases", "%d with tasks, %d empty", o.leases.Load(), o.emptyLeases.Load())
-	row("reports", "%d sent (with retries), %d accepted (answered 2xx), %d refused (%d of them retries after a lost answer, %d late)",
-		o.reportsSent.Load(), o.reportsAccepted.Load(), o.reportsRefused.Load(), o.lostResponsesThenRefused.Load(), o.lateRefused.Load())
+	row("reports", "%d sent (with retries), %d accepted (answered 2xx), %d refused: %d retries after a lost answer, %d past the deadline after retries, %d late from dead hosts",
+		o.reportsSent.Load(), o.reportsAccepted.Load(), o.reportsRefused.Load(), o.lostResponsesThenRefused.Load(), o.deadlineRefused.Load(), o.lateRefused.Load())
 	row("forged reports", "%d forged (%d requests with retries), %d refused, %d accepted", o.forgedSent.Load(), o.forgedTries.Load(), o.forgedRefused.Load(), o.forgedAccepted.Load())
 	row("requests dropped", "%d before forwarding, %d after (answer lost), %d cut for an unreachable coordinator, %d passed", before, after, unreachable, forwarded)
 	row("host request failures", "%d network, %d 5xx", o.netErrors.Load(), o.serverErrors.Load())
