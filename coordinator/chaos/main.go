@@ -87,9 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *hosts > 0 {
 		cfg.hosts = *hosts
 	}
-	cfg.contributors = max(cfg.hosts/2, 4)
-	cfg.liars, cfg.mortals, cfg.deathRate, cfg.forgeRate = 0.1, 0.2, 0.05, 0.02
-	cfg.leaseMax = 8
+	cfg = withBehaviour(cfg)
 
 	ok := true
 	for _, store := range strings.Split(*stores, ",") {
@@ -109,9 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		default:
 			return fmt.Errorf("--stores: unknown store %q", c.store)
 		}
-		// About one unit in a hundred (at least 3 per run) fails by the
-		// error rule.
-		c.poisonEvery = min(max(c.units/3, 1), 100)
+		c.poisonEvery = withBehaviour(c).poisonEvery
 		res, err := runStore(ctx, c, stderr)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.store, err)
@@ -123,6 +119,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("invariants violated")
 	}
 	return nil
+}
+
+// withBehaviour sets how the simulated hosts misbehave: a tenth lie, a
+// fifth sometimes die holding their tasks, and any may forge a report.
+func withBehaviour(cfg config) config {
+	cfg.contributors = max(cfg.hosts/2, 4)
+	cfg.liars, cfg.mortals, cfg.deathRate, cfg.forgeRate = 0.1, 0.2, 0.05, 0.05
+	cfg.leaseMax = 8
+	// About one unit in a hundred (at least 3 per run) fails by the error
+	// rule.
+	cfg.poisonEvery = min(max(cfg.units/3, 1), 100)
+	return cfg
 }
 
 func orDefault(d, def time.Duration) time.Duration {
