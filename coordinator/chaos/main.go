@@ -55,11 +55,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	quick := fs.Bool("quick", false, "the short run (under 5 minutes): 10,000 units (≥ 20,000 tasks) and 50 hosts on PostgreSQL")
+	quick := fs.Bool("quick", false, "the short run (under 5 minutes): 10,000 units (≥ 20,000 tasks) and 50 hosts on each store")
 	stores := fs.String("stores", "postgres,sqlite", "stores to run on, comma-separated")
 	fs.StringVar(&cfg.bin, "coordinator", "", "the coordinator binary (required)")
 	units := fs.Int("units", 0, "units in the job on PostgreSQL (default 50,000; 10,000 with --quick)")
-	sqliteUnits := fs.Int("sqlite-units", 0, "units in the job on SQLite (default: as on PostgreSQL; 4,000 with --quick)")
+	sqliteUnits := fs.Int("sqlite-units", 0, "units in the job on SQLite (default: as on PostgreSQL)")
 	hosts := fs.Int("hosts", 0, "simulated hosts (default 200; 50 with --quick)")
 	fs.Float64Var(&cfg.dropRate, "drop", 0.05, "share of requests the proxies drop")
 	fs.DurationVar(&cfg.killMin, "kill-min", 2*time.Second, "least time between coordinator kills")
@@ -101,8 +101,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			switch {
 			case *sqliteUnits > 0:
 				c.units = *sqliteUnits
-			case *quick:
-				c.units = 4_000
 			}
 		default:
 			return fmt.Errorf("--stores: unknown store %q", c.store)

@@ -59,6 +59,9 @@ func (r *result) print(w io.Writer) {
 	row("leases", "%d with tasks, %d empty", o.leases.Load(), o.emptyLeases.Load())
 	row("reports", "%d sent (with retries), %d accepted (answered 2xx), %d refused: %d retries after a lost answer, %d past the deadline after retries, %d late from dead hosts",
 		o.reportsSent.Load(), o.reportsAccepted.Load(), o.reportsRefused.Load(), o.lostResponsesThenRefused.Load(), o.deadlineRefused.Load(), o.lateRefused.Load())
+	stored := outcomes["success"] + outcomes["error"]
+	row("results stored", "%d; answered 2xx to their host %d; stored but the host never saw the answer %d (answers lost: %d dropped after forwarding, %d cut by a kill)",
+		stored, len(o.acked), stored-len(o.acked), after, unreachable)
 	row("forged reports", "%d forged (%d requests with retries), %d refused, %d accepted", o.forgedSent.Load(), o.forgedTries.Load(), o.forgedRefused.Load(), o.forgedAccepted.Load())
 	row("requests dropped", "%d before forwarding, %d after (answer lost), %d cut for an unreachable coordinator, %d passed", before, after, unreachable, forwarded)
 	row("host request failures", "%d network, %d 5xx", o.netErrors.Load(), o.serverErrors.Load())
