@@ -57,6 +57,7 @@ type observer struct {
 	reportsRefused, lateRefused  atomic.Int64
 	forgedSent, forgedRefused    atomic.Int64
 	forgedAccepted, forgedTries  atomic.Int64
+	hostsGone                    atomic.Int64
 	netErrors, serverErrors      atomic.Int64
 	hostDeaths, zombieReports    atomic.Int64
 	liarsBlocked, honestBlocked  atomic.Int64
@@ -111,7 +112,6 @@ func (h *simHost) output(input []byte) (outcome string, out []byte) {
 
 // run works until ctx ends or the host is blocked.
 func (h *simHost) run(ctx context.Context, done *atomic.Bool) {
-	var zombie []api.Report // reports of tasks it held when it died
 	h.deadlines = map[int64]time.Time{}
 	for ctx.Err() == nil && !done.Load() {
 		work, err := h.clients[h.coord].RequestWork(ctx, h.obs.cfg.leaseMax)
@@ -146,9 +146,7 @@ func (h *simHost) run(ctx context.Context, done *atomic.Bool) {
 		h.obs.mu.Lock()
 		for _, t := range work.Tasks {
 			if prev, ok := h.obs.leasedTo[t.ID]; ok && prev != h.id {
-				h.obs.mu.Unlock()
 				h.obs.note("task %d leased to host %d and then to host %d", t.ID, prev, h.id)
-				h.obs.mu.Lock()
 			}
 			h.obs.leasedTo[t.ID] = h.id
 			h.obs.recent = append(h.obs.recent, t.ID)
@@ -163,18 +161,20 @@ func (h *simHost) run(ctx context.Context, done *atomic.Bool) {
 			reports = append(reports, api.Report{TaskID: t.ID, Outcome: outcome, Output: out, CPUSeconds: 0.01})
 		}
 		if h.mortal && h.rng.Float64() < h.obs.cfg.deathRate {
-			// Dies holding its tasks; comes back as the same host once
-			// they are past their deadline (or, now and then, before)
-			// and tries to report them.
+			// Dies holding its tasks. One death in four is for good;
+			// otherwise it comes back as the same host, mostly once the
+			// tasks are past their deadline, and tries to report them.
 			h.obs.hostDeaths.Add(1)
-			zombie = reports
+			if h.rng.IntN(4) == 0 {
+				h.obs.hostsGone.Add(1)
+				return
+			}
 			h.pause(ctx, time.Duration(h.rng.Int64N(int64(2*h.obs.cfg.deadline))))
-			h.obs.zombieReports.Add(int64(len(zombie)))
-			h.send(ctx, zombie, true, false)
-			for _, r := range zombie {
+			h.obs.zombieReports.Add(int64(len(reports)))
+			h.send(ctx, reports, true, false)
+			for _, r := range reports {
 				delete(h.deadlines, r.TaskID)
 			}
-			zombie = nil
 			continue
 		}
 		h.send(ctx, reports, false, false)

@@ -58,13 +58,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	quick := fs.Bool("quick", false, "the short run (under 5 minutes): 10,000 units (≥ 20,000 tasks) and 50 hosts on each store")
 	stores := fs.String("stores", "postgres,sqlite", "stores to run on, comma-separated")
 	fs.StringVar(&cfg.bin, "coordinator", "", "the coordinator binary (required)")
-	units := fs.Int("units", 0, "units in the job on PostgreSQL (default 50,000; 10,000 with --quick)")
+	units := fs.Int("units", 0, "units in the job (default 25,000; 10,000 with --quick)")
 	sqliteUnits := fs.Int("sqlite-units", 0, "units in the job on SQLite (default: as on PostgreSQL)")
-	hosts := fs.Int("hosts", 0, "simulated hosts (default 200; 50 with --quick)")
+	hosts := fs.Int("hosts", 0, "simulated hosts (default 100; 50 with --quick)")
 	fs.Float64Var(&cfg.dropRate, "drop", 0.05, "share of requests the proxies drop")
 	fs.DurationVar(&cfg.killMin, "kill-min", 2*time.Second, "least time between coordinator kills")
 	fs.DurationVar(&cfg.killMax, "kill-max", 5*time.Second, "most time between coordinator kills")
-	fs.DurationVar(&cfg.deadline, "deadline", 3*time.Second, "the job's task deadline (whole seconds)")
+	deadline := fs.Duration("deadline", 0, "the job's task deadline, whole seconds (default 6s; 3s with --quick)")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "give up on a store's run after this long (default 30m; 4m with --quick)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the PostgreSQL database and the work directory")
 	if err := fs.Parse(args); err != nil {
@@ -77,9 +77,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.serverURL == "" {
 		cfg.serverURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}
-	cfg.units, cfg.hosts, cfg.timeout = 50_000, 200, orDefault(cfg.timeout, 30*time.Minute)
+	// The full run's hosts are many for two shared cores: requests slow
+	// down, and a deadline of a few seconds would expire most leases
+	// before their reports arrive.
+	cfg.units, cfg.hosts, cfg.timeout = 25_000, 100, orDefault(cfg.timeout, 30*time.Minute)
+	if *deadline == 0 {
+		cfg.deadline = 6 * time.Second
+	}
 	if *quick {
 		cfg.units, cfg.hosts, cfg.timeout = 10_000, 50, orDefault(cfg.timeout, 4*time.Minute)
+		if *deadline == 0 {
+			cfg.deadline = 3 * time.Second
+		}
+	}
+	if *deadline > 0 {
+		cfg.deadline = *deadline
 	}
 	if *units > 0 {
 		cfg.units = *units

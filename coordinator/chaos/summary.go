@@ -55,7 +55,7 @@ func (r *result) print(w io.Writer) {
 	row("task outcomes", "%s", fmtCounts(outcomes))
 	row("successful tasks judged", "%s", fmtCounts(validations))
 	row("hosts", "%d (%d contributors), %d liars blocked (coordinator: %d hosts blocked), %d honest hosts refused work", r.cfg.hosts, r.cfg.contributors, o.liarsBlocked.Load(), blocked, o.honestBlocked.Load())
-	row("host deaths", "%d (holding tasks; %d of their reports sent on return, %d refused as late)", o.hostDeaths.Load(), o.zombieReports.Load(), o.lateRefused.Load())
+	row("host deaths", "%d holding tasks: %d for good; the others came back and sent %d reports, %d refused as late", o.hostDeaths.Load(), o.hostsGone.Load(), o.zombieReports.Load(), o.lateRefused.Load())
 	row("leases", "%d with tasks, %d empty", o.leases.Load(), o.emptyLeases.Load())
 	row("reports", "%d sent (with retries), %d accepted (answered 2xx), %d refused: %d retries after a lost answer, %d past the deadline after retries, %d late from dead hosts",
 		o.reportsSent.Load(), o.reportsAccepted.Load(), o.reportsRefused.Load(), o.lostResponsesThenRefused.Load(), o.deadlineRefused.Load(), o.lateRefused.Load())
