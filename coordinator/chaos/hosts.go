@@ -300,6 +300,11 @@ func (h *simHost) forge(ctx context.Context) {
 			h.failed(s)
 		default:
 			h.obs.forgedRefused.Add(1)
+			if s != http.StatusNotFound {
+				// A host learns nothing about tasks not its own: not
+				// even that they exist or were reported.
+				h.obs.note("host %d's forged report of task %d was refused with %d, not 404: %v", h.id, victim, s, err)
+			}
 			return
 		}
 	}

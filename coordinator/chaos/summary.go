@@ -62,7 +62,7 @@ func (r *result) print(w io.Writer) {
 	stored := outcomes["success"] + outcomes["error"]
 	row("results stored", "%d; answered 2xx to their host %d; stored but the host never saw the answer %d (answers lost: %d dropped after forwarding, %d cut by a kill)",
 		stored, len(o.acked), stored-len(o.acked), after, unreachable)
-	row("forged reports", "%d forged (%d requests with retries), %d refused, %d accepted", o.forgedSent.Load(), o.forgedTries.Load(), o.forgedRefused.Load(), o.forgedAccepted.Load())
+	row("forged reports", "%d forged (%d requests with retries), %d refused (404 expected; any other is reported below), %d accepted", o.forgedSent.Load(), o.forgedTries.Load(), o.forgedRefused.Load(), o.forgedAccepted.Load())
 	row("requests dropped", "%d before forwarding, %d after (answer lost), %d cut for an unreachable coordinator, %d passed", before, after, unreachable, forwarded)
 	row("host request failures", "%d network, %d 5xx", o.netErrors.Load(), o.serverErrors.Load())
 	row("coordinator kills", "%d SIGKILLs, %d restarts", r.kills, r.restarts)
