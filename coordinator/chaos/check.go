@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/nightshift-platform/nightshift/workunits"
 )
 
 // The rows the invariants are checked on, loaded straight from the
@@ -21,6 +23,7 @@ type unitRow struct {
 	ID, JobID       int64
 	State           string
 	CanonicalTaskID int64 // 0: none
+	Input           []byte
 }
 
 type taskRow struct {
@@ -391,6 +394,25 @@ func checkObserved(s snapshot, o *observer, v *violations) {
 	}
 }
 
+// checkCanonical: every validated unit's canonical output is the true
+// one (truth gives its hash for a unit's input): lying hosts never make up
+// a quorum.
+func checkCanonical(s snapshot, truth func(input []byte) string, v *violations) {
+	const rule = "(1) every validated unit holds the true output"
+	outputs := make(map[int64]string, len(s.tasks))
+	for _, t := range s.tasks {
+		outputs[t.ID] = t.OutputSHA256
+	}
+	for _, u := range s.units {
+		if u.State != "done" {
+			continue
+		}
+		if got, want := outputs[u.CanonicalTaskID], truth(u.Input); got != want {
+			v.add(rule, "unit %d (input %q): canonical output %s, the true one is %s", u.ID, u.Input, got, want)
+		}
+	}
+}
+
 // checkAll runs every check.
 func checkAll(s snapshot, o *observer) *violations {
 	v := &violations{}
@@ -398,6 +420,7 @@ func checkAll(s snapshot, o *observer) *violations {
 	checkCredits(s, v)
 	checkLedger(s, v)
 	checkAssignment(s, v)
+	checkCanonical(s, func(in []byte) string { return workunits.Hash(honestOutput(in)) }, v)
 	if o != nil {
 		checkObserved(s, o, v)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/nightshift-platform/nightshift/workunits"
 )
 
 // goodSnapshot is a finished job of two units, by hand: unit 10 validated
@@ -15,11 +17,15 @@ func goodSnapshot() (snapshot, *observer) {
 	s := snapshot{
 		funding:  12 * r,
 		jobs:     []jobRow{{ID: 1, ProjectID: 7, MinQuorum: 2, MaxErrorReplicas: 3, MaxTotalReplicas: 6, Reward: r, State: "done"}},
-		units:    []unitRow{{ID: 10, JobID: 1, State: "done", CanonicalTaskID: 100}, {ID: 11, JobID: 1, State: "failed"}},
+		units:    []unitRow{{ID: 10, JobID: 1, State: "done", CanonicalTaskID: 100, Input: []byte("1")}, {ID: 11, JobID: 1, State: "failed", Input: []byte("2")}},
 		hosts:    []hostRow{{ID: 1, ContributorID: 21}, {ID: 2, ContributorID: 22}, {ID: 3, ContributorID: 23, Blocked: true}},
 		balances: map[string]int64{},
 	}
+	truth := workunits.Hash(honestOutput([]byte("1")))
 	task := func(id, unit, host int64, outcome, vs, out string) taskRow {
+		if out == "aa" {
+			out = truth
+		}
 		return taskRow{ID: id, UnitID: unit, JobID: 1, HostID: host, State: "over", Outcome: outcome, ValidateState: vs, OutputSHA256: out,
 			Sent: true, Received: outcome == "success" || outcome == "error"}
 	}
@@ -88,6 +94,7 @@ func TestChecksFindEachViolation(t *testing.T) {
 		rule   string
 		mutate func(s *snapshot, o *observer)
 	}{
+		{"validated with a wrong output", "(1) every validated unit holds the true output", func(s *snapshot, _ *observer) { s.units[0].Input = []byte("3") }},
 		{"job not done", "(1)", func(s *snapshot, _ *observer) { s.jobs[0].State = "active" }},
 		{"unit still open", "(1)", func(s *snapshot, _ *observer) { s.units[0].State = "open" }},
 		{"task still in progress", "(1)", func(s *snapshot, _ *observer) { taskByID(s, 105).State = "in_progress" }},

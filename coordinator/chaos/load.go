@@ -33,10 +33,10 @@ func load(ctx context.Context, db *sql.DB, funding int64) (snapshot, error) {
 				s.jobs = append(s.jobs, j)
 				return err
 			}},
-		{"units", `SELECT id, job_id, state, coalesce(canonical_task_id, 0) FROM units`,
+		{"units", `SELECT id, job_id, state, coalesce(canonical_task_id, 0), input FROM units`,
 			func(r *sql.Rows) error {
 				var u unitRow
-				err := r.Scan(&u.ID, &u.JobID, &u.State, &u.CanonicalTaskID)
+				err := r.Scan(&u.ID, &u.JobID, &u.State, &u.CanonicalTaskID, &u.Input)
 				s.units = append(s.units, u)
 				return err
 			}},
