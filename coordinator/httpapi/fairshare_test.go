@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,7 +13,6 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/client"
 	"github.com/nightshift-platform/nightshift/coordinator/httpapi"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
-	"github.com/nightshift-platform/nightshift/coordinator/store/sqlite"
 )
 
 const operatorKey = "nso_fairshare_test"
@@ -33,17 +30,12 @@ type fairBundle struct {
 func setupFair(t *testing.T) *fairBundle {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(service.Options{Store: st, OperatorKey: operatorKey, Logger: log})
-	srv := httptest.NewServer(httpapi.NewServer(svc, log))
+	svc, _ := newService(t, service.Options{})
+	srv := httptest.NewServer(httpapi.NewServer(svc, quietLog))
 	t.Cleanup(srv.Close)
 
 	b := &fairBundle{url: srv.URL, operator: client.New(srv.URL, operatorKey, nil)}
+	var err error
 	if b.project, err = b.operator.CreateProject(ctx, "lab"); err != nil {
 		t.Fatal(err)
 	}

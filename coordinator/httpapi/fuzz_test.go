@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -19,7 +16,6 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/httpapi"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/coordinator/store"
-	"github.com/nightshift-platform/nightshift/coordinator/store/sqlite"
 	"github.com/nightshift-platform/nightshift/payouts"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
@@ -43,14 +39,8 @@ type fuzzAPI struct {
 func setupFuzzAPI(f *testing.F) *fuzzAPI {
 	f.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(service.Options{Store: st, OperatorKey: operatorKey, Logger: log})
-	a := &fuzzAPI{h: httpapi.NewServer(svc, log), st: st}
+	svc, st := newService(f, service.Options{})
+	a := &fuzzAPI{h: httpapi.NewServer(svc, quietLog), st: st}
 	srv := httptest.NewServer(a.h)
 	f.Cleanup(srv.Close)
 

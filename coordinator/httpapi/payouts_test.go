@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +17,6 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/httpapi"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/coordinator/store"
-	"github.com/nightshift-platform/nightshift/coordinator/store/sqlite"
 	"github.com/nightshift-platform/nightshift/payouts"
 )
 
@@ -33,17 +30,12 @@ type payoutBundle struct {
 func setupPayouts(t *testing.T) *payoutBundle {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(service.Options{Store: st, OperatorKey: operatorKey, Logger: log})
-	srv := httptest.NewServer(httpapi.NewServer(svc, log))
+	svc, st := newService(t, service.Options{})
+	srv := httptest.NewServer(httpapi.NewServer(svc, quietLog))
 	t.Cleanup(srv.Close)
 	b := &payoutBundle{url: srv.URL, st: st}
 	operator := client.New(srv.URL, operatorKey, nil)
+	var err error
 	if b.project, err = operator.CreateProject(ctx, "lab"); err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +21,6 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/client"
 	"github.com/nightshift-platform/nightshift/coordinator/httpapi"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
-	"github.com/nightshift-platform/nightshift/coordinator/store/sqlite"
 	"github.com/nightshift-platform/nightshift/workunits"
 )
 
@@ -56,15 +53,9 @@ func (b *progressBundle) advance(d time.Duration) {
 func setupProgress(t *testing.T) *progressBundle {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	b := &progressBundle{now: progressT0}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(service.Options{Store: st, OperatorKey: "nso_test", Now: b.clock, Logger: log})
-	srv := httptest.NewServer(httpapi.NewServer(svc, log))
+	svc, _ := newService(t, service.Options{OperatorKey: "nso_test", Now: b.clock})
+	srv := httptest.NewServer(httpapi.NewServer(svc, quietLog))
 	t.Cleanup(srv.Close)
 	b.url = srv.URL
 	op := client.New(srv.URL, "nso_test", nil)

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +17,6 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/httpapi"
 	"github.com/nightshift-platform/nightshift/coordinator/ratelimit"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
-	"github.com/nightshift-platform/nightshift/coordinator/store/sqlite"
 )
 
 // limitedAPI serves the API with opts behind a "proxy" at 127.0.0.1, so
@@ -31,19 +28,12 @@ type limitedAPI struct {
 
 func setupLimited(t *testing.T, limits httpapi.Limits, svcOpts service.Options) *limitedAPI {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svcOpts.Store, svcOpts.OperatorKey, svcOpts.Logger = st, operatorKey, log
-	svc := service.New(svcOpts)
+	svc, _ := newService(t, svcOpts)
 	proxies, err := ratelimit.ParseProxies("127.0.0.1, ::1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.NewServerWithOptions(svc, log,
+	srv := httptest.NewServer(httpapi.NewServerWithOptions(svc, quietLog,
 		httpapi.Options{ClientIP: ratelimit.ClientIP(proxies), Limits: limits}))
 	t.Cleanup(srv.Close)
 	return &limitedAPI{url: srv.URL, svc: svc}

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,7 +21,6 @@ import (
 	"github.com/nightshift-platform/nightshift/coordinator/httpapi"
 	"github.com/nightshift-platform/nightshift/coordinator/service"
 	"github.com/nightshift-platform/nightshift/coordinator/store"
-	"github.com/nightshift-platform/nightshift/coordinator/store/sqlite"
 )
 
 // secProject is one research project of the security matrix's world, with
@@ -78,14 +75,8 @@ const secOperatorKey = "nso_security_matrix_operator"
 func setupSecWorld(t *testing.T) *secWorld {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sec.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(service.Options{Store: st, OperatorKey: secOperatorKey, Logger: log, PasswordCost: bcrypt.MinCost})
-	w := &secWorld{h: httpapi.NewServer(svc, log), svc: svc, st: st}
+	svc, st := newService(t, service.Options{OperatorKey: secOperatorKey, PasswordCost: bcrypt.MinCost})
+	w := &secWorld{h: httpapi.NewServer(svc, quietLog), svc: svc, st: st}
 	srv := httptest.NewServer(w.h)
 	t.Cleanup(srv.Close)
 	operator := client.New(srv.URL, secOperatorKey, nil)
@@ -108,6 +99,7 @@ func setupSecWorld(t *testing.T) *secWorld {
 	w.cx, w.cy = newContributor("xena"), newContributor("yann")
 	// Contributor Y's account key was once another one.
 	w.cy.oldKey = w.cy.key
+	var err error
 	w.cy.key, err = svc.RegenerateAccountKey(ctx, w.cy.id)
 	must(err, "regenerating an account key")
 	team, err := svc.CreateTeam(ctx, w.cy.id, "night owls", "")
@@ -221,7 +213,7 @@ func setupSecWorld(t *testing.T) *secWorld {
 	// The expired session is started by a service whose clock is two
 	// lifetimes behind, so the store keeps it (sign-ins sweep only what
 	// has expired by their clock) and it ended a lifetime ago.
-	past := service.New(service.Options{Store: st, OperatorKey: secOperatorKey, Logger: log, PasswordCost: bcrypt.MinCost,
+	past := service.New(service.Options{Store: st, OperatorKey: secOperatorKey, Logger: quietLog, PasswordCost: bcrypt.MinCost,
 		Now: func() time.Time { return time.Now().Add(-2 * service.SessionLifetime) }})
 	sess, err = past.SignIn(ctx, "wendy@example.org", "correct horse battery", "192.0.2.1")
 	must(err, "signing in in the past")
