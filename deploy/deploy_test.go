@@ -543,3 +543,50 @@ func slicesHasPrefix(s []string, prefix ...string) bool {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// Every NIGHTSHIFT_* variable the deploy files and the runbook name is one
+// a binary reads: the coordinator's are its serve and migrate flags'
+// names (NIGHTSHIFT_ + the flag in upper case), the worker's are named in
+// its run and attach help. A misspelt variable is otherwise silently
+// ignored, and the setting it meant never applies.
+func TestEnvironmentVariablesExist(t *testing.T) {
+	bins := buildBinaries(t)
+	known := map[string]bool{}
+	for _, sub := range []string{"serve", "migrate"} {
+		flags, ok := helpFlags(t, bins["coordinator"], []string{sub})
+		if !ok {
+			t.Fatalf("coordinator has no command %s", sub)
+		}
+		for f := range flags {
+			known["NIGHTSHIFT_"+strings.ToUpper(strings.ReplaceAll(f, "-", "_"))] = true
+		}
+	}
+	envName := regexp.MustCompile(`NIGHTSHIFT_[A-Z0-9_]+`)
+	for _, sub := range []string{"run", "attach"} {
+		out, _ := exec.Command(bins["worker"], sub, "-h").CombinedOutput()
+		for _, name := range envName.FindAllString(string(out), -1) {
+			known[name] = true
+		}
+	}
+	var files []string
+	for _, pattern := range []string{"*.yaml", "*.env", "*.md", "k8s/*.yaml", "systemd/*.service", "launchd/*.plist", "windows/*.md"} {
+		m, _ := filepath.Glob(pattern)
+		files = append(files, m...)
+	}
+	seen := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range envName.FindAllString(string(b), -1) {
+			seen++
+			if !known[name] {
+				t.Errorf("%s sets %s, which no command reads", f, name)
+			}
+		}
+	}
+	if seen < 10 {
+		t.Fatalf("found only %d NIGHTSHIFT_* names in %v; the search is broken", seen, files)
+	}
+}
