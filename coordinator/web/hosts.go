@@ -96,12 +96,8 @@ func ago(t, now time.Time) string {
 	switch {
 	case d < time.Minute:
 		return "just now"
-	case d < time.Hour:
-		m := int(d / time.Minute)
-		return fmt.Sprintf("%d %s ago", m, plural(m, "minute", "minutes"))
 	case d < 48*time.Hour:
-		h := int(d / time.Hour)
-		return fmt.Sprintf("%d %s ago", h, plural(h, "hour", "hours"))
+		return roundDuration(d) + " ago"
 	default:
 		return t.UTC().Format("2 Jan 2006")
 	}
